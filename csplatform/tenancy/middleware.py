@@ -1,0 +1,88 @@
+"""Resolve the tenant of each request and run the request inside its context.
+
+Pages carry the tenant in the URL (`/t/<tenant_slug>/…`) and need a
+membership; the API uses the API key's tenant, or for a signed-in user the
+`X-Tenant` header or the tenant last opened in the browser. Everything after
+this middleware (views, templates, serializers) runs in one transaction with
+the row-level-security setting applied.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.urls import Resolver404, resolve
+
+from csplatform.tenancy.context import tenant_context
+from csplatform.tenancy.services import api_key_resolve, membership_for, memberships_of_user
+
+SESSION_TENANT_KEY = "csp_tenant_slug"
+
+
+def _bearer(request) -> str | None:
+    header = request.headers.get("Authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.headers.get("X-Api-Key")
+
+
+class TenantContextMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.tenant = None
+        request.membership = None
+        request.api_key = None
+        request.tenant_role = None
+        request.csp_auth_error = None
+        if request.path_info.startswith("/api/v1/"):
+            return self._api(request)
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return self.get_response(request)
+        slug = match.kwargs.get("tenant_slug")
+        if slug is None or not request.user.is_authenticated:
+            # Unauthenticated page requests reach the view, which redirects to login.
+            return self.get_response(request)
+        membership = membership_for(request.user, slug)
+        if membership is None:
+            raise Http404("No such workspace")
+        request.session[SESSION_TENANT_KEY] = slug
+        return self._run(request, membership=membership)
+
+    def _api(self, request):
+        secret = _bearer(request)
+        if secret:
+            api_key = api_key_resolve(secret)
+            if api_key is None:
+                request.csp_auth_error = "Invalid or revoked API key."
+                return self.get_response(request)
+            request.api_key = api_key
+            request.tenant = api_key.tenant
+            request.tenant_role = api_key.role
+            with tenant_context(api_key.tenant, role=api_key.role, api_key_id=api_key.pk):
+                return self.get_response(request)
+        if request.user.is_authenticated:
+            slug = request.headers.get("X-Tenant") or request.session.get(SESSION_TENANT_KEY)
+            if slug:
+                membership = membership_for(request.user, slug)
+            else:
+                mine = memberships_of_user(request.user)
+                membership = mine[0] if len(mine) == 1 else None
+            if membership is None:
+                request.csp_auth_error = (
+                    "Choose a tenant with the X-Tenant header (its slug)."
+                    if not slug
+                    else "You are not a member of that tenant."
+                )
+                return self.get_response(request)
+            return self._run(request, membership=membership)
+        return self.get_response(request)
+
+    def _run(self, request, *, membership):
+        request.membership = membership
+        request.tenant = membership.tenant
+        request.tenant_role = membership.role
+        with tenant_context(membership.tenant, user_id=request.user.pk, role=membership.role):
+            return self.get_response(request)

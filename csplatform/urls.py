@@ -1,0 +1,13 @@
+"""Composition root: every app's pages and API under one URL map."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+urlpatterns = [
+    path("", include("csplatform.ui.urls")),
+    path("t/<slug:tenant_slug>/", include("lifecycle.urls")),
+    path("t/<slug:tenant_slug>/settings/", include("csplatform.tenancy.urls")),
+    path("api/v1/", include("lifecycle.api.urls")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+]

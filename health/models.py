@@ -1,0 +1,1 @@
+# Health models (usage events, rollups, health profiles, scores) arrive with their issue.

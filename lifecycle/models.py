@@ -1,0 +1,346 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django_fsm import FSMField, transition
+
+from csplatform.tenancy.models import TenantScopedModel
+
+
+class Stage(models.TextChoices):
+    ONBOARDING = "onboarding", "Onboarding"
+    ADOPTION = "adoption", "Adoption"
+    USAGE = "usage", "Usage"
+    VALUE_REALIZATION = "value_realization", "Value realization"
+    ADVOCACY = "advocacy", "Advocacy"
+    CHURNED = "churned", "Churned"
+
+
+# The forward journey; each step is guarded by the stage's required achievements.
+FORWARD = {
+    Stage.ONBOARDING: Stage.ADOPTION,
+    Stage.ADOPTION: Stage.USAGE,
+    Stage.USAGE: Stage.VALUE_REALIZATION,
+    Stage.VALUE_REALIZATION: Stage.ADVOCACY,
+}
+ACTIVE_STAGES = [s for s in Stage if s != Stage.CHURNED]
+POST_ONBOARDING = [Stage.ADOPTION, Stage.USAGE, Stage.VALUE_REALIZATION, Stage.ADVOCACY]
+
+
+def exit_criteria_met(account: Account) -> bool:
+    """FSM condition: every required achievement of the current stage is done,
+    unless a leader forced the move (the service sets the override)."""
+    if getattr(account, "_force_transition", False):
+        return True
+    return not account.missing_achievements()
+
+
+class Tier(models.TextChoices):
+    STRATEGIC = "strategic", "Strategic"
+    ENTERPRISE = "enterprise", "Enterprise"
+    MID_MARKET = "mid_market", "Mid-market"
+    SMB = "smb", "SMB"
+
+
+class Account(TenantScopedModel):
+    name = models.CharField(max_length=200)
+    external_id = models.CharField(
+        max_length=100, blank=True, default="", help_text="The id in your CRM; unique per tenant"
+    )
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="owned_accounts",
+        help_text="The CSM who owns the account",
+    )
+    tier = models.CharField(max_length=20, choices=Tier.choices, default=Tier.MID_MARKET)
+    industry = models.CharField(max_length=100, blank=True, default="")
+    attributes = models.JSONField(default=dict, blank=True)
+    stage = FSMField(default=Stage.ONBOARDING, choices=Stage.choices)
+    stage_entered_at = models.DateTimeField(default=timezone.now)
+    is_escalated = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "external_id"],
+                condition=~Q(external_id=""),
+                name="account_external_id_unique",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["tenant", "stage"], name="account_stage"),
+            models.Index(fields=["tenant", "owner"], name="account_owner"),
+            models.Index(fields=["tenant", "name"], name="account_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    # -- guards ---------------------------------------------------------------
+    def missing_achievements(self) -> list[StageAchievement]:
+        done = AccountAchievement.objects.filter(account=self).values("achievement_id")
+        return list(
+            StageAchievement.objects.filter(stage=self.stage, required=True)
+            .exclude(pk__in=done)
+            .order_by("position", "id")
+        )
+
+    # -- transitions: they change only the database row; side effects run from
+    # -- lifecycle.services after commit, through domain events.
+    @transition(
+        field=stage, source=Stage.ONBOARDING, target=Stage.ADOPTION, conditions=[exit_criteria_met]
+    )
+    def start_adoption(self):
+        pass
+
+    @transition(
+        field=stage, source=Stage.ADOPTION, target=Stage.USAGE, conditions=[exit_criteria_met]
+    )
+    def reach_usage(self):
+        pass
+
+    @transition(
+        field=stage,
+        source=Stage.USAGE,
+        target=Stage.VALUE_REALIZATION,
+        conditions=[exit_criteria_met],
+    )
+    def realize_value(self):
+        pass
+
+    @transition(
+        field=stage,
+        source=Stage.VALUE_REALIZATION,
+        target=Stage.ADVOCACY,
+        conditions=[exit_criteria_met],
+    )
+    def become_advocate(self):
+        pass
+
+    @transition(field=stage, source=POST_ONBOARDING, target=Stage.ONBOARDING)
+    def restart_onboarding(self):
+        """An upsell or a new product line sends the account back to onboarding."""
+
+    @transition(field=stage, source=ACTIVE_STAGES, target=Stage.CHURNED)
+    def churn(self):
+        pass
+
+    @transition(field=stage, source=Stage.CHURNED, target=Stage.ONBOARDING)
+    def win_back(self):
+        pass
+
+
+class ContactRole(models.TextChoices):
+    CHAMPION = "champion", "Champion"
+    EXECUTIVE_SPONSOR = "executive_sponsor", "Executive sponsor"
+    DECISION_MAKER = "decision_maker", "Decision maker"
+    ADMIN = "admin", "Admin"
+    END_USER = "end_user", "End user"
+
+
+class Contact(TenantScopedModel):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contacts")
+    external_id = models.CharField(max_length=100, blank=True, default="")
+    name = models.CharField(max_length=200)
+    email = models.EmailField()
+    title = models.CharField(max_length=200, blank=True, default="")
+    role = models.CharField(
+        max_length=20, choices=ContactRole.choices, default=ContactRole.END_USER
+    )
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "external_id"],
+                condition=~Q(external_id=""),
+                name="contact_external_id_unique",
+            ),
+            models.UniqueConstraint(fields=["account", "email"], name="contact_email_per_account"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+class ContractStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PENDING = "pending", "Pending"
+    RENEWED = "renewed", "Renewed"
+    CANCELLED = "cancelled", "Cancelled"
+    EXPIRED = "expired", "Expired"
+
+
+class Contract(TenantScopedModel):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="contracts")
+    external_id = models.CharField(max_length=100, blank=True, default="")
+    arr = models.DecimalField(
+        "ARR", max_digits=14, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    seats = models.PositiveIntegerField(default=0)
+    start_date = models.DateField()
+    renewal_date = models.DateField()
+    status = models.CharField(
+        max_length=12, choices=ContractStatus.choices, default=ContractStatus.ACTIVE
+    )
+
+    class Meta:
+        ordering = ["renewal_date", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "external_id"],
+                condition=~Q(external_id=""),
+                name="contract_external_id_unique",
+            ),
+            models.CheckConstraint(
+                condition=Q(renewal_date__gte=models.F("start_date")),
+                name="contract_renewal_after_start",
+            ),
+            models.CheckConstraint(condition=Q(arr__gte=0), name="contract_arr_not_negative"),
+        ]
+        indexes = [models.Index(fields=["tenant", "renewal_date"], name="contract_renewal")]
+
+    def __str__(self) -> str:
+        return f"{self.account} {self.start_date} to {self.renewal_date}"
+
+
+class Segment(TenantScopedModel):
+    """A saved filter over account fields; health, campaigns and rules target it."""
+
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=300, blank=True, default="")
+    # {"stage": [...], "tier": [...], "industry": [...], "owner": [ids],
+    #  "arr_min": n, "arr_max": n, "renewal_within_days": n, "escalated": bool,
+    #  "attributes": {key: value}}
+    filters = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="segment_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class StageAchievement(TenantScopedModel):
+    """One item of a stage's checklist, configured per tenant."""
+
+    stage = models.CharField(max_length=20, choices=Stage.choices)
+    key = models.SlugField(max_length=60)
+    title = models.CharField(max_length=200)
+    required = models.BooleanField(
+        default=True, help_text="Required achievements gate the move to the next stage"
+    )
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["stage", "position", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "stage", "key"], name="achievement_key_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class AccountAchievement(TenantScopedModel):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="achievements")
+    achievement = models.ForeignKey(StageAchievement, on_delete=models.CASCADE, related_name="+")
+    completed_at = models.DateTimeField(default=timezone.now)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "achievement"], name="achievement_done_once")
+        ]
+
+
+class StageHistory(TenantScopedModel):
+    """One row per stay in a stage: time in stage, time to onboard, time to value."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="stage_history")
+    stage = models.CharField(max_length=20, choices=Stage.choices)
+    entered_at = models.DateTimeField()
+    exited_at = models.DateTimeField(null=True, blank=True)
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    forced = models.BooleanField(default=False)
+    reason = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["entered_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"], condition=Q(exited_at__isnull=True), name="one_open_stage_stay"
+            )
+        ]
+
+    @property
+    def duration(self):
+        return (self.exited_at or timezone.now()) - self.entered_at
+
+
+class Escalation(TenantScopedModel):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="escalations")
+    reason = models.TextField()
+    opened_at = models.DateTimeField(default=timezone.now)
+    opened_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    resolution = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-opened_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account"],
+                condition=Q(resolved_at__isnull=True),
+                name="one_open_escalation",
+            )
+        ]
+
+    @property
+    def is_open(self) -> bool:
+        return self.resolved_at is None
+
+
+class TimelineEntry(TenantScopedModel):
+    """The shared account timeline every app writes through `timeline_record`."""
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="timeline")
+    kind = models.CharField(max_length=40)
+    occurred_at = models.DateTimeField(default=timezone.now)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    title = models.CharField(max_length=300)
+    body = models.TextField(blank=True, default="")
+    payload = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "account", "-occurred_at"], name="timeline_account"),
+            models.Index(fields=["tenant", "kind"], name="timeline_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title

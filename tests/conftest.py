@@ -1,0 +1,96 @@
+"""Shared fixtures: a real PostgreSQL test database created and migrated by
+the owner role and used by the non-owner app role (so row-level security is
+live in every test), and factories rooted at a tenant."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+
+import pytest
+from django.conf import settings
+from django.db import connections
+
+from csplatform.celery import app as celery_app
+from csplatform.tenancy.context import tenant_context
+from csplatform.tenancy.models import Role, Tenant, User
+from csplatform.tenancy.services import membership_add, tenant_create
+
+_seq = itertools.count(1)
+
+
+def _use_credentials(alias: str, creds: dict) -> None:
+    conn = connections[alias]
+    conn.close()
+    conn.settings_dict["USER"] = creds["USER"]
+    conn.settings_dict["PASSWORD"] = creds["PASSWORD"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_test_environment, django_db_blocker, django_db_keepdb):
+    from django.test.utils import setup_databases, teardown_databases
+
+    with django_db_blocker.unblock():
+        # Create and migrate the test database as the owner role ...
+        _use_credentials("default", settings.DATABASE_OWNER)
+        old_config = setup_databases(
+            verbosity=0, interactive=False, keepdb=django_db_keepdb, aliases={"default"}
+        )
+        with connections["default"].cursor() as cursor:
+            # ... let the app role empty tables between transactional tests ...
+            cursor.execute(
+                f"GRANT TRUNCATE ON ALL TABLES IN SCHEMA public TO {settings.APP_DB_ROLE}"
+            )
+        # ... and run every test as the app role that RLS applies to.
+        _use_credentials("default", settings.DATABASE_APP)
+    yield
+    with django_db_blocker.unblock():
+        _use_credentials("default", settings.DATABASE_OWNER)
+        # A worker thread may still hold a connection; the next run clobbers the DB.
+        with contextlib.suppress(Exception):
+            teardown_databases(old_config, verbosity=0, keepdb=django_db_keepdb)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_eager():
+    """Tasks run inline unless a test starts a real worker (see tests/core)."""
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+
+
+def make_tenant(name: str | None = None) -> Tenant:
+    n = next(_seq)
+    return tenant_create(name=name or f"Vendor {n}", slug=f"vendor-{n}")
+
+
+def make_user(tenant: Tenant | None = None, role: str = Role.CSM, **extra) -> User:
+    n = next(_seq)
+    user = User.objects.create_user(
+        extra.pop("email", f"user{n}@example.com"), "pw-for-tests-1", full_name=f"User {n}"
+    )
+    if tenant is not None:
+        membership_add(tenant=tenant, user=user, role=role, **extra)
+    return user
+
+
+@pytest.fixture
+def tenant(db) -> Tenant:
+    return make_tenant("Acme Analytics")
+
+
+@pytest.fixture
+def other_tenant(db) -> Tenant:
+    return make_tenant("Globex Software")
+
+
+@pytest.fixture
+def in_tenant(tenant):
+    """Run the test body inside the tenant's context."""
+    with tenant_context(tenant):
+        yield tenant
+
+
+@pytest.fixture
+def users(tenant) -> dict[str, User]:
+    return {role: make_user(tenant, role) for role in Role.values}

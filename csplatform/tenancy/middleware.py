@@ -9,11 +9,17 @@ the row-level-security setting applied.
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.http import Http404
 from django.urls import Resolver404, resolve
 
 from csplatform.tenancy.context import tenant_context
-from csplatform.tenancy.services import api_key_resolve, membership_for, memberships_of_user
+from csplatform.tenancy.services import (
+    api_key_resolve,
+    api_key_touch,
+    membership_for,
+    memberships_of_user,
+)
 
 SESSION_TENANT_KEY = "csp_tenant_slug"
 
@@ -48,7 +54,8 @@ class TenantContextMiddleware:
         membership = membership_for(request.user, slug)
         if membership is None:
             raise Http404("No such workspace")
-        request.session[SESSION_TENANT_KEY] = slug
+        if request.session.get(SESSION_TENANT_KEY) != slug:
+            request.session[SESSION_TENANT_KEY] = slug  # the API's default tenant
         return self._run(request, membership=membership)
 
     def _api(self, request):
@@ -62,7 +69,8 @@ class TenantContextMiddleware:
             request.tenant = api_key.tenant
             request.tenant_role = api_key.role
             with tenant_context(api_key.tenant, role=api_key.role, api_key_id=api_key.pk):
-                return self.get_response(request)
+                api_key_touch(api_key=api_key)
+                return self._respond(request)
         if request.user.is_authenticated:
             slug = request.headers.get("X-Tenant") or request.session.get(SESSION_TENANT_KEY)
             if slug:
@@ -85,4 +93,12 @@ class TenantContextMiddleware:
         request.tenant = membership.tenant
         request.tenant_role = membership.role
         with tenant_context(membership.tenant, user_id=request.user.pk, role=membership.role):
-            return self.get_response(request)
+            return self._respond(request)
+
+    def _respond(self, request):
+        response = self.get_response(request)
+        if response.status_code >= 500:
+            # Django turned an exception into this response before it reached
+            # us; roll the request's transaction back as ATOMIC_REQUESTS would.
+            transaction.set_rollback(True)
+        return response

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format migrate seed bench clean-data
+.PHONY: install run test lint format migrate seed bench clean-data stop-embedded
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,10 @@ migrate: install
 
 seed: install
 	$(BIN)/python manage.py seed_demo
+
+# The embedded PostgreSQL and Redis outlive `make run` so the next start is fast.
+stop-embedded: install
+	$(BIN)/python -m csplatform.runall stop-embedded
 
 clean-data:
 	rm -rf var

@@ -185,6 +185,8 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # One enum component for stages, whatever the field is called (to_stage, ...).
+    "ENUM_NAME_OVERRIDES": {"StageEnum": "lifecycle.models.Stage"},
 }
 
 LOGGING = {

@@ -1,0 +1,30 @@
+"""The shared timeline across accounts."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+
+from lifecycle import selectors
+from lifecycle.api.filters import TimelineFilterSerializer, validated
+from lifecycle.api.serializers.activity import TimelineEntryOutputSerializer
+from lifecycle.api.views.base import ApiViewSet
+from lifecycle.models import TimelineEntry
+
+
+class TimelineViewSet(ApiViewSet):
+    """The shared timeline of every account: stage changes, achievements,
+    escalations, notes and what other apps record."""
+
+    model = TimelineEntry
+
+    @extend_schema(
+        summary="Timeline entries, newest first",
+        parameters=[TimelineFilterSerializer],
+        responses=TimelineEntryOutputSerializer(many=True),
+    )
+    def list(self, request):
+        filters = validated(TimelineFilterSerializer, request)
+        entries = selectors.timeline_for(
+            account=filters.get("account"), kind=filters.get("kind", "")
+        )
+        return self.paginated(entries, TimelineEntryOutputSerializer)

@@ -1,1 +1,8 @@
-urlpatterns: list = []
+from django.urls import path
+
+from csplatform.tenancy import views
+
+urlpatterns = [
+    path("api-keys/", views.api_keys, name="api_keys"),
+    path("api-keys/<int:pk>/revoke/", views.api_key_revoke_view, name="api_key_revoke"),
+]

@@ -7,7 +7,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from csplatform.tenancy.forms import ApiKeyForm
 from csplatform.tenancy.models import ApiKey, Role
 from csplatform.tenancy.services import api_key_create, api_key_revoke
-from csplatform.ui.access import requires_role
+from csplatform.ui.access import FORM_ERRORS, requires_role
 
 
 def _render_keys(request, form, *, issued=None, status=200):
@@ -23,7 +23,7 @@ def api_keys(request, tenant_slug):
         return _render_keys(request, ApiKeyForm())
     form = ApiKeyForm(request.POST)
     if not form.is_valid():
-        return _render_keys(request, form, status=400)
+        return _render_keys(request, form, status=FORM_ERRORS)
     issued = api_key_create(
         name=form.cleaned_data["name"], role=form.cleaned_data["role"], created_by=request.user
     )

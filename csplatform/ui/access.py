@@ -12,6 +12,11 @@ from django.http import Http404
 from csplatform.tenancy.models import Role, role_at_least
 from csplatform.tenancy.services import memberships_of_user
 
+# Status of a page that re-renders a form with field errors. 422 rather than
+# 400: htmx swaps it in like any 4xx here, and django-htmx's DEBUG overlay
+# (which replaces the whole document on 400/403/404/500) leaves it alone.
+FORM_ERRORS = 422
+
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 

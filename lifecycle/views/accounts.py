@@ -8,7 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from csplatform.tenancy.models import Role
-from csplatform.ui.access import requires_role
+from csplatform.ui.access import FORM_ERRORS, requires_role
 from lifecycle import selectors, services
 from lifecycle.forms import AccountFilterForm, AccountForm, apply_errors, tenant_members
 from lifecycle.models import Segment, Stage
@@ -64,7 +64,7 @@ def account_new(request, tenant_slug):
             apply_errors(form, error)
         else:
             return back_to_account(request, account, f"Created {account.name}.")
-    return _account_form_response(request, form, status=400)
+    return _account_form_response(request, form, status=FORM_ERRORS)
 
 
 @require_http_methods(["GET", "POST"])
@@ -88,7 +88,7 @@ def account_edit(request, tenant_slug, pk):
         else:
             return back_to_account(request, account, "Saved the account.")
     account.refresh_from_db()  # the failed update may have set attributes in memory
-    return _account_form_response(request, form, account=account, status=400)
+    return _account_form_response(request, form, account=account, status=FORM_ERRORS)
 
 
 @requires_role(Role.VIEWER)

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404
 from django.views.decorators.http import require_POST
 
 from csplatform.tenancy.models import Role
-from csplatform.ui.access import requires_role
+from csplatform.ui.access import FORM_ERRORS, requires_role
 from lifecycle import services
 from lifecycle.errors import TransitionRejected
 from lifecycle.forms import (
@@ -35,7 +35,7 @@ def account_transition(request, tenant_slug, pk):
     form = TransitionForm(request.POST)
     if not form.is_valid():
         rejection = TransitionRejected("Choose a stage to move to.", code="invalid")
-        return render_account(request, account, rejection=rejection, status=400)
+        return render_account(request, account, rejection=rejection, status=FORM_ERRORS)
     data = form.cleaned_data
     try:
         services.account_transition(
@@ -80,7 +80,7 @@ def _submit(request, account, form, form_name: str, save, message: str):
             apply_errors(form, error)
         else:
             return back_to_account(request, account, message)
-    return render_account(request, account, forms={form_name: form}, status=400)
+    return render_account(request, account, forms={form_name: form}, status=FORM_ERRORS)
 
 
 @require_POST

@@ -9,7 +9,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from csplatform.tenancy.models import Role
-from csplatform.ui.access import requires_role
+from csplatform.ui.access import FORM_ERRORS, requires_role
 from lifecycle import services
 from lifecycle.forms import StageAchievementForm, apply_errors
 from lifecycle.models import Stage, StageAchievement
@@ -45,7 +45,7 @@ def stage_settings(request, tenant_slug):
         if saved is not None:
             messages.success(request, f"Added “{saved.title}” to {saved.get_stage_display()}.")
             return redirect("stage_settings", tenant_slug=tenant_slug)
-        status = 400
+        status = FORM_ERRORS
     else:
         stage = request.GET.get("stage") if request.GET.get("stage") in Stage.values else None
         next_position = StageAchievement.objects.filter(stage=stage or Stage.ONBOARDING).aggregate(
@@ -78,7 +78,7 @@ def stage_achievement_edit(request, tenant_slug, pk):
             messages.success(request, f"Saved “{saved.title}”.")
             return redirect("stage_settings", tenant_slug=tenant_slug)
         achievement.refresh_from_db()
-        status = 400
+        status = FORM_ERRORS
     else:
         form = StageAchievementForm(
             initial={

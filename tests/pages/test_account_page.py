@@ -107,7 +107,7 @@ def test_add_a_note(page, tenant, inside, acct, users):
 @pytest.mark.parametrize("body", ["", "   \n  "])
 def test_blank_note_shows_a_field_error_and_stores_nothing(page, tenant, inside, acct, body):
     response = page(Role.CSM).post(url("account_note", tenant, acct.pk), {"body": body})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert field_errors(response, "note", "body")
     with inside():
         assert not TimelineEntry.objects.filter(kind="note").exists()
@@ -152,7 +152,7 @@ def test_bad_contact_shows_field_errors_and_stores_nothing(
     with inside():
         factories.contact(acct, email="taken@initech.test")
     response = page(Role.CSM).post(url("account_contact", tenant, acct.pk), data)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert message in field_errors(response, "contact", field)
     assert "<details open>" in response.content.decode()  # the form stays open
     with inside():
@@ -204,7 +204,7 @@ def test_bad_contract_shows_field_errors_and_stores_nothing(
         **changes,
     }
     response = page(Role.CSM).post(url("account_contract", tenant, acct.pk), data)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert message in field_errors(response, "contract", field)
     with inside():
         assert not Contract.objects.exists()
@@ -228,7 +228,7 @@ def test_open_and_resolve_an_escalation(page, tenant, inside, acct):
     blank = client.post(
         url("escalation_resolve", tenant, acct.pk, escalation.pk), {"resolution": ""}
     )
-    assert blank.status_code == 400
+    assert blank.status_code == 422
     assert field_errors(blank, "resolve", "resolution")
 
     response = client.post(
@@ -245,7 +245,7 @@ def test_open_and_resolve_an_escalation(page, tenant, inside, acct):
 
 def test_escalation_without_a_reason_shows_an_error(page, tenant, inside, acct):
     response = page(Role.CSM).post(url("escalation_open", tenant, acct.pk), {"reason": " "})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert field_errors(response, "escalation", "reason")
     with inside():
         assert not Escalation.objects.exists()
@@ -258,7 +258,7 @@ def test_a_second_open_escalation_is_refused_with_the_services_message(page, ten
     )
     # A page opened before the first escalation still shows the open form.
     response = client.post(url("escalation_open", tenant, acct.pk), {"reason": "two"})
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "already has an open escalation" in field_errors(response, "escalation", "reason")
     with inside():
         assert Escalation.objects.count() == 1
@@ -350,7 +350,7 @@ def test_resolving_an_already_resolved_escalation_explains_why(page, tenant, ins
     response = page(Role.CSM).post(
         url("escalation_resolve", tenant, acct.pk, escalation.pk), {"resolution": "second"}
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "already resolved" in field_errors(response, "resolve", "resolution")
     with inside():
         escalation.refresh_from_db()

@@ -180,7 +180,7 @@ def test_create_account_with_bad_input_shows_errors_and_stores_nothing(
         before = Account.objects.count()
     for data, field, message in cases:
         response = client.post(url("account_new", tenant), data)
-        assert response.status_code == 400, data
+        assert response.status_code == 422, data
         body = response.content.decode()
         errors = re.search(rf'id="id_{field}_error">(.*?)</ul>', body, re.S)
         assert errors and message in errors.group(1), (field, body[:200])
@@ -218,7 +218,7 @@ def test_edit_with_bad_input_shows_errors_and_changes_nothing(page, tenant, insi
     response = page(Role.CSM).post(
         url("account_edit", tenant, alpha.pk), {"name": "", "tier": "smb"}
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     body = response.content.decode()
     # The message is tied to its field for screen readers.
     assert 'id="id_name_error"' in body and 'aria-describedby="id_name_error"' in body

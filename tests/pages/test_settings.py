@@ -79,7 +79,7 @@ def test_bad_achievement_input_shows_field_errors(page, tenant, inside, data, fi
     with inside():
         before = StageAchievement.objects.count()
     response = page(Role.ADMIN).post(url("stage_settings", tenant), data)
-    assert response.status_code == 400
+    assert response.status_code == 422
     errors = re.search(rf'id="id_{field}_error">(.*?)</ul>', response.content.decode(), re.S)
     assert errors and message in errors.group(1)
     with inside():
@@ -116,7 +116,7 @@ def test_edit_with_a_taken_key_is_refused(page, tenant, inside):
         url("stage_achievement_edit", tenant, trained.pk),
         {"stage": "onboarding", "title": "X", "key": "kickoff_held", "position": "1"},
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "already has an achievement with this key" in response.content.decode()
     with inside():
         trained.refresh_from_db()
@@ -203,7 +203,7 @@ def test_admin_revokes_a_key_and_it_stops_working(page, tenant, inside):
 )
 def test_bad_key_input_shows_field_errors_and_creates_nothing(page, tenant, inside, data, field):
     response = page(Role.ADMIN).post(url("api_keys", tenant), data)
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert f'id="id_{field}_error"' in response.content.decode()
     assert 'class="secret"' not in response.content.decode()
     with inside():

@@ -136,9 +136,9 @@ def test_a_move_the_machine_does_not_allow_is_409(page, tenant, inside, acct):
     assert stage_of(inside, acct) == "onboarding"
 
 
-def test_an_unknown_stage_is_400(page, tenant, inside, acct):
+def test_an_unknown_stage_is_422(page, tenant, inside, acct):
     response = move(page(Role.CSM), tenant, acct, "heaven")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "Choose a stage" in response.content.decode()
     assert stage_of(inside, acct) == "onboarding"
 

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format migrate seed bench clean-data stop-embedded
+.PHONY: install run test lint format migrate seed clean-data stop-embedded
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,5 +44,5 @@ seed: install
 stop-embedded: install
 	$(BIN)/python -m csplatform.runall stop-embedded
 
-clean-data:
+clean-data: stop-embedded
 	rm -rf var

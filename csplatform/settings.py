@@ -136,7 +136,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "csplatform.events.tasks.sweep_undispatched_events",
         "schedule": float(EVENT_SWEEP_SECONDS),
     },
+    "create-usage-partitions-ahead": {
+        "task": "health.tasks.ensure_usage_partitions",
+        "schedule": 6 * 3600.0,
+    },
 }
+
+# Usage ingestion limits (health.ingest, health.api).
+USAGE_MAX_BATCH = int(env("CSP_USAGE_MAX_BATCH", "1000"))
+USAGE_MAX_BODY_BYTES = int(env("CSP_USAGE_MAX_BODY_BYTES", str(1024 * 1024)))
+USAGE_FUTURE_SKEW_SECONDS = int(env("CSP_USAGE_FUTURE_SKEW_SECONDS", "300"))
+USAGE_HORIZON_DAYS = int(env("CSP_USAGE_HORIZON_DAYS", "90"))
+# Django refuses bodies above this before we can answer 413 ourselves.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(USAGE_MAX_BODY_BYTES * 2, 2_621_440)
 
 AUTH_USER_MODEL = "tenancy.User"
 LOGIN_URL = "login"

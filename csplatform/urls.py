@@ -8,6 +8,7 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/", include("lifecycle.urls")),
     path("t/<slug:tenant_slug>/settings/", include("csplatform.tenancy.urls")),
     path("api/v1/", include("lifecycle.api.urls")),
+    path("api/v1/", include("health.api.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

@@ -1,1 +1,39 @@
-# Health models (usage events, rollups, health profiles, scores) arrive with their issue.
+"""Usage signals. Raw events live in a monthly-partitioned table created by
+raw SQL (Django cannot declare partitioned tables); the model below is
+unmanaged and serves reads. Idempotency is a separate, unpartitioned table
+because a unique constraint on a partitioned table must include the
+partition key, and a message id must be unique whatever its timestamp."""
+
+from django.db import models
+
+from csplatform.tenancy.models import TenantScopedModel
+
+
+class UsageEvent(TenantScopedModel):
+    id = models.BigIntegerField(primary_key=True)
+    account = models.ForeignKey(
+        "lifecycle.Account", null=True, on_delete=models.DO_NOTHING, related_name="+"
+    )
+    account_external_id = models.CharField(max_length=100)
+    user_id = models.CharField(max_length=200, blank=True, default="")
+    event = models.CharField(max_length=200)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField()
+    properties = models.JSONField(default=dict)
+    message_id = models.CharField(max_length=200)
+
+    class Meta:
+        db_table = "health_usageevent"
+        ordering = ["-occurred_at", "-id"]
+
+
+class UsageMessage(TenantScopedModel):
+    """One row per accepted message id: a retried event finds it and is skipped.
+    Kept for USAGE_DEDUPE_DAYS (stock clients retry for up to 12 hours)."""
+
+    message_id = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "message_id"], name="usage_message_once")
+        ]

@@ -1,0 +1,103 @@
+"""POST /api/v1/events: one event, a list, or {"batch": [...]}."""
+
+from __future__ import annotations
+
+import json
+
+from django.conf import settings
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.parsers import BaseParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from csplatform.tenancy.models import Role
+from health.services import usage_batch_record
+
+
+class RawJSONParser(BaseParser):
+    """Parse once with json.loads; the body size is checked by the view first."""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return stream.read() if stream is not None else b""
+
+
+def _events_of(body: object) -> list | None:
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        if "batch" in body:
+            return body["batch"] if isinstance(body["batch"], list) else None
+        return [body]
+    return None
+
+
+class UsageEventIngestView(APIView):
+    parser_classes = [RawJSONParser]
+    write_role = Role.CSM
+
+    @extend_schema(
+        summary="Record usage events",
+        description=(
+            'One event, a list of events, or {"batch": [...]}; at most '
+            f"{settings.USAGE_MAX_BATCH} events or {settings.USAGE_MAX_BODY_BYTES} bytes. "
+            "Each event: account_id (the account's external id), event, user_id, "
+            "timestamp (ISO 8601), properties, message_id (makes retries safe). "
+            "Valid events are stored even when others in the batch are rejected; "
+            "rejected ones are listed by index with the reason."
+        ),
+        request=inline_serializer(
+            "UsageEventIn",
+            {
+                "account_id": serializers.CharField(),
+                "event": serializers.CharField(),
+                "user_id": serializers.CharField(required=False),
+                "timestamp": serializers.DateTimeField(required=False),
+                "properties": serializers.DictField(required=False),
+                "message_id": serializers.CharField(required=False),
+            },
+        ),
+        responses={
+            200: inline_serializer(
+                "UsageBatchResult",
+                {
+                    "accepted": serializers.IntegerField(),
+                    "duplicates": serializers.IntegerField(),
+                    "rejected": serializers.ListField(child=serializers.DictField()),
+                },
+            )
+        },
+        examples=[
+            OpenApiExample(
+                "One event",
+                value={"account_id": "sf-001", "event": "report_exported", "user_id": "u-7"},
+                request_only=True,
+            )
+        ],
+    )
+    def post(self, request):
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        if length > settings.USAGE_MAX_BODY_BYTES:
+            return Response(
+                {"detail": f"Body larger than {settings.USAGE_MAX_BODY_BYTES} bytes."},
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        try:
+            body = json.loads(request.data or b"null")
+        except (ValueError, UnicodeDecodeError):
+            return Response({"detail": "The body is not valid JSON."}, status=400)
+        events = _events_of(body)
+        if events is None or not events:
+            return Response(
+                {"batch": ['Send an event object, a list of events, or {"batch": [...]}.']},
+                status=400,
+            )
+        if len(events) > settings.USAGE_MAX_BATCH:
+            return Response(
+                {"batch": [f"At most {settings.USAGE_MAX_BATCH} events per request."]},
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            )
+        result = usage_batch_record(events=events)
+        return Response(result.as_dict(), status=200)

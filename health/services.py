@@ -1,0 +1,153 @@
+"""Usage ingestion: validate a batch in plain Python, store it in one SQL
+statement. Never a serializer or an ORM save per event."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.db import connection, transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from csplatform.tenancy.context import current_tenant_id
+
+MAX_NAME = 200
+
+
+@dataclass
+class BatchResult:
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: list[dict] = field(default_factory=list)
+    account_ids: set[int] = field(default_factory=set)
+
+    def as_dict(self) -> dict:
+        return {
+            "accepted": self.accepted,
+            "duplicates": self.duplicates,
+            "rejected": self.rejected,
+        }
+
+
+def _text(raw: dict, key: str, *, required: bool, limit: int) -> str:
+    value = raw.get(key)
+    if value is None or value == "":
+        if required:
+            raise ValueError(f"{key} is required")
+        return ""
+    if not isinstance(value, str | int):
+        raise ValueError(f"{key} must be a string")
+    value = str(value)
+    if len(value) > limit:
+        raise ValueError(f"{key} is longer than {limit} characters")
+    if "\x00" in value:
+        raise ValueError(f"{key} contains a NUL character")
+    return value
+
+
+def _timestamp(raw: dict, now: datetime) -> datetime:
+    value = raw.get("timestamp")
+    if value in (None, ""):
+        return now
+    parsed = parse_datetime(value) if isinstance(value, str) else None
+    if parsed is None:
+        raise ValueError("timestamp must be an ISO 8601 date-time")
+    if timezone.is_naive(parsed):
+        parsed = parsed.replace(tzinfo=UTC)
+    if parsed > now + timedelta(seconds=settings.USAGE_FUTURE_SKEW_SECONDS):
+        raise ValueError("timestamp is in the future")
+    if parsed < now - timedelta(days=settings.USAGE_HORIZON_DAYS):
+        raise ValueError(f"timestamp is older than {settings.USAGE_HORIZON_DAYS} days")
+    return parsed
+
+
+def clean_event(raw: object, now: datetime) -> dict:
+    """One event as stored, or ValueError with the reason."""
+    if not isinstance(raw, dict):
+        raise ValueError("event must be an object")
+    properties = raw.get("properties") or {}
+    if not isinstance(properties, dict):
+        raise ValueError("properties must be an object")
+    if "\\u0000" in json.dumps(properties):
+        raise ValueError("properties contain a NUL character")
+    return {
+        "message_id": _text(raw, "message_id", required=False, limit=MAX_NAME)
+        or f"csp-{uuid.uuid4()}",
+        "account_external_id": _text(raw, "account_id", required=True, limit=100),
+        "user_id": _text(raw, "user_id", required=False, limit=MAX_NAME),
+        "event": _text(raw, "event", required=True, limit=MAX_NAME),
+        "occurred_at": _timestamp(raw, now).isoformat(),
+        "properties": properties,
+    }
+
+
+# Dedupe first (the unique index serialises racing retries), then insert only
+# the fresh events, attached to their account when it already exists.
+INSERT_SQL = """
+WITH input AS (
+    SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS x(
+        message_id text, account_external_id text, user_id text, event text,
+        occurred_at timestamptz, properties jsonb)
+), fresh AS (
+    INSERT INTO health_usagemessage (tenant_id, message_id, created_at, updated_at)
+    SELECT %(tenant)s, message_id, now(), now() FROM input
+    ON CONFLICT (tenant_id, message_id) DO NOTHING
+    RETURNING message_id
+)
+INSERT INTO health_usageevent (
+    tenant_id, account_id, account_external_id, user_id, event, occurred_at,
+    properties, message_id)
+SELECT %(tenant)s, a.id, i.account_external_id, i.user_id, i.event, i.occurred_at,
+       i.properties, i.message_id
+FROM input i
+JOIN fresh f USING (message_id)
+LEFT JOIN lifecycle_account a
+       ON a.tenant_id = %(tenant)s AND a.external_id = i.account_external_id
+RETURNING account_id
+"""
+
+
+def usage_batch_record(*, events: list) -> BatchResult:
+    """Store the valid events of a batch once each; report the others by index."""
+    now = timezone.now()
+    result = BatchResult()
+    rows: list[dict] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(events):
+        try:
+            row = clean_event(raw, now)
+        except ValueError as exc:
+            result.rejected.append({"index": index, "reason": str(exc)})
+            continue
+        if row["message_id"] in seen:  # repeated inside this very batch
+            result.duplicates += 1
+            continue
+        seen.add(row["message_id"])
+        rows.append(row)
+    if not rows:
+        return result
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(INSERT_SQL, {"rows": json.dumps(rows), "tenant": current_tenant_id()})
+        stored = cursor.fetchall()
+    result.accepted = len(stored)
+    result.duplicates += len(rows) - len(stored)
+    result.account_ids = {account_id for (account_id,) in stored if account_id}
+    return result
+
+
+def usage_partitions_ensure(*, months_back: int = 1, months_ahead: int = 3) -> int:
+    """Create the monthly partitions of the raw usage table that are missing.
+
+    Not tenant data: the partitions are shared, so this runs without a tenant
+    context, through the owner's SECURITY DEFINER function.
+    """
+    today = timezone.now().date()
+    first = today - timedelta(days=31 * months_back)
+    last = today + timedelta(days=31 * months_ahead)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT csp_usage_partitions_ensure(%s, %s)", [first, last])
+        return cursor.fetchone()[0]

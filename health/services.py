@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -13,6 +14,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from csplatform.events.services import events_record_many
 from csplatform.tenancy.context import current_tenant_id
 
 MAX_NAME = 200
@@ -135,8 +137,25 @@ def usage_batch_record(*, events: list) -> BatchResult:
         stored = cursor.fetchall()
     result.accepted = len(stored)
     result.duplicates += len(rows) - len(stored)
-    result.account_ids = {account_id for (account_id,) in stored if account_id}
+    per_account = Counter(account_id for (account_id,) in stored if account_id)
+    result.account_ids = set(per_account)
+    # One usage_recorded per account per batch, not one per event.
+    events_record_many(
+        kind="usage_recorded",
+        items=[(account_id, {"events": n}) for account_id, n in sorted(per_account.items())],
+    )
     return result
+
+
+def usage_attach(*, account_id: int, external_id: str) -> int:
+    """Attach events that arrived before their account existed."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE health_usageevent SET account_id = %s, updated_at = now() "
+            "WHERE tenant_id = %s AND account_external_id = %s AND account_id IS NULL",
+            [account_id, current_tenant_id(), external_id],
+        )
+        return cursor.rowcount
 
 
 def usage_partitions_ensure(*, months_back: int = 1, months_ahead: int = 3) -> int:

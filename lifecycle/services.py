@@ -124,7 +124,19 @@ def account_create(
         title=f"Account created in {account.get_stage_display()}",
         actor=actor,
     )
+    _announce_external_id(account)
     return account
+
+
+def _announce_external_id(account: Account) -> None:
+    """Tell other apps an external id now names this account (health attaches
+    usage events that arrived before the account did)."""
+    if account.external_id:
+        event_record(
+            kind="account_identified",
+            account_id=account.pk,
+            payload={"external_id": account.external_id},
+        )
 
 
 @transaction.atomic
@@ -135,6 +147,7 @@ def account_update(*, account: Account, actor: User | None = None, **changes: An
     if "owner" in changes:
         _check_owner(changes["owner"])
     old_owner = account.owner
+    old_external_id = account.external_id
     for field, value in changes.items():
         setattr(account, field, value if value is not None or field == "owner" else "")
     account.full_clean(exclude=["tenant", "owner"])
@@ -154,6 +167,8 @@ def account_update(*, account: Account, actor: User | None = None, **changes: An
             actor=actor,
             payload={"from": old_owner.pk if old_owner else None, "to": account.owner_id},
         )
+    if account.external_id != old_external_id:
+        _announce_external_id(account)
     return account
 
 

@@ -32,6 +32,28 @@ def event_record(*, kind: str, account_id: int | None = None, payload: dict | No
     return event
 
 
+def events_record_many(*, kind: str, items: list[tuple[int | None, dict]]) -> list[DomainEvent]:
+    """Record several events of one kind in one INSERT (for batch writers)."""
+    if not items:
+        return []
+    events = DomainEvent.objects.bulk_create(
+        [
+            DomainEvent(kind=kind, account_id=account_id, payload=payload)
+            for account_id, payload in items
+        ]
+    )
+    tenant_id = current_tenant_id()
+
+    def _dispatch() -> None:
+        from csplatform.events.tasks import dispatch_event
+
+        for event in events:
+            dispatch_event.delay(tenant_id, event.pk)
+
+    transaction.on_commit(_dispatch, robust=True)
+    return events
+
+
 def event_deliver(*, tenant: Tenant, event_id: int) -> int:
     """Run every subscribed handler that has not yet handled this event.
 

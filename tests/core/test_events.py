@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from csplatform.celery import app as celery_app
 from csplatform.events import registry
@@ -113,10 +114,8 @@ def test_a_failing_handler_leaves_the_event_for_retry(in_tenant, recorder):
 def test_sweep_redispatches_lost_events_for_every_tenant(recorder, tenant, other_tenant):
     for t in (tenant, other_tenant):
         with tenant_context(t):
-            force_adoption(factories.account())
-            DomainEvent.objects.update(
-                created_at=DomainEvent.objects.get().created_at - timedelta(minutes=5)
-            )
+            force_adoption(factories.account(external_id=""))
+            DomainEvent.objects.update(created_at=timezone.now() - timedelta(minutes=5))
     # on_commit never fired inside the test transaction: both events are "lost".
     assert recorder == []
     assert events_sweep_undispatched(older_than=timedelta(minutes=1)) == 2

@@ -205,3 +205,44 @@ def test_reading_a_partition_by_name_without_context_sees_nothing(tenant):
     with tenant_context(tenant), connection.cursor() as cursor:
         cursor.execute(f"SELECT count(*) FROM health_usageevent_{month}")
         assert cursor.fetchone()[0] == 1
+
+
+def test_early_events_are_attached_when_the_account_appears(
+    tenant, django_capture_on_commit_callbacks
+):
+    post(client_for(tenant), [ev(1, account_id="new-co"), ev(2, account_id="new-co")])
+    with django_capture_on_commit_callbacks(execute=True), tenant_context(tenant):
+        acct = factories.account(external_id="new-co")  # account_identified -> health
+    assert [e.account_id for e in stored(tenant)] == [acct.pk, acct.pk]
+
+
+def test_renaming_an_external_id_attaches_its_early_events(
+    tenant, django_capture_on_commit_callbacks
+):
+    from lifecycle.services import account_update
+
+    with tenant_context(tenant):
+        acct = factories.account(external_id="old-id")
+    post(client_for(tenant), ev(account_id="crm-fixed-id"))
+    with django_capture_on_commit_callbacks(execute=True), tenant_context(tenant):
+        account_update(account=acct, external_id="crm-fixed-id")
+    assert [e.account_id for e in stored(tenant)] == [acct.pk]
+
+
+def test_usage_recorded_is_one_event_per_account_per_batch(tenant):
+    from csplatform.events.models import DomainEvent
+
+    with tenant_context(tenant):
+        a = factories.account(external_id="a-1")
+        b = factories.account(external_id="b-1")
+    batch = [ev(i, account_id="a-1") for i in range(7)] + [
+        ev(i, account_id="b-1") for i in range(3)
+    ]
+    batch.append(ev(99, account_id="unknown"))
+    post(client_for(tenant), batch)
+    with tenant_context(tenant):
+        recorded = {
+            e.account_id: e.payload["events"]
+            for e in DomainEvent.objects.filter(kind="usage_recorded")
+        }
+    assert recorded == {a.pk: 7, b.pk: 3}

@@ -37,3 +37,62 @@ class UsageMessage(TenantScopedModel):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "message_id"], name="usage_message_once")
         ]
+
+
+class UsageDailyEvent(TenantScopedModel):
+    """Per account x event name x day: events and distinct users. Kept up to
+    date by the ingest statement itself, so nothing reads raw events."""
+
+    account = models.ForeignKey("lifecycle.Account", on_delete=models.CASCADE, related_name="+")
+    event = models.CharField(max_length=200)
+    day = models.DateField()
+    events = models.PositiveIntegerField(default=0)
+    users = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "event", "day"], name="daily_event_once")
+        ]
+
+
+class UsageDailyAccount(TenantScopedModel):
+    """Per account x day: events and active (distinct, identified) users."""
+
+    account = models.ForeignKey("lifecycle.Account", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    events = models.PositiveIntegerField(default=0)
+    active_users = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["account", "day"], name="daily_account_once")
+        ]
+
+
+class UsageDailyEventUser(TenantScopedModel):
+    """Which users did an event on a day: makes the distinct count incremental."""
+
+    account = models.ForeignKey("lifecycle.Account", on_delete=models.CASCADE, related_name="+")
+    event = models.CharField(max_length=200)
+    day = models.DateField()
+    user_id = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "event", "day", "user_id"], name="daily_event_user_once"
+            )
+        ]
+
+
+class UsageDailyAccountUser(TenantScopedModel):
+    account = models.ForeignKey("lifecycle.Account", on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    user_id = models.CharField(max_length=200)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "day", "user_id"], name="daily_account_user_once"
+            )
+        ]

@@ -16,6 +16,7 @@ from django.utils.dateparse import parse_datetime
 
 from csplatform.events.services import events_record_many
 from csplatform.tenancy.context import current_tenant_id
+from health.sql import ATTACH_SQL, INGEST_SQL
 
 MAX_NAME = 200
 
@@ -87,32 +88,6 @@ def clean_event(raw: object, now: datetime) -> dict:
     }
 
 
-# Dedupe first (the unique index serialises racing retries), then insert only
-# the fresh events, attached to their account when it already exists.
-INSERT_SQL = """
-WITH input AS (
-    SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS x(
-        message_id text, account_external_id text, user_id text, event text,
-        occurred_at timestamptz, properties jsonb)
-), fresh AS (
-    INSERT INTO health_usagemessage (tenant_id, message_id, created_at, updated_at)
-    SELECT %(tenant)s, message_id, now(), now() FROM input
-    ON CONFLICT (tenant_id, message_id) DO NOTHING
-    RETURNING message_id
-)
-INSERT INTO health_usageevent (
-    tenant_id, account_id, account_external_id, user_id, event, occurred_at,
-    properties, message_id)
-SELECT %(tenant)s, a.id, i.account_external_id, i.user_id, i.event, i.occurred_at,
-       i.properties, i.message_id
-FROM input i
-JOIN fresh f USING (message_id)
-LEFT JOIN lifecycle_account a
-       ON a.tenant_id = %(tenant)s AND a.external_id = i.account_external_id
-RETURNING account_id
-"""
-
-
 def usage_batch_record(*, events: list) -> BatchResult:
     """Store the valid events of a batch once each; report the others by index."""
     now = timezone.now()
@@ -133,7 +108,7 @@ def usage_batch_record(*, events: list) -> BatchResult:
     if not rows:
         return result
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(INSERT_SQL, {"rows": json.dumps(rows), "tenant": current_tenant_id()})
+        cursor.execute(INGEST_SQL, {"rows": json.dumps(rows), "tenant": current_tenant_id()})
         stored = cursor.fetchall()
     result.accepted = len(stored)
     result.duplicates += len(rows) - len(stored)
@@ -148,14 +123,11 @@ def usage_batch_record(*, events: list) -> BatchResult:
 
 
 def usage_attach(*, account_id: int, external_id: str) -> int:
-    """Attach events that arrived before their account existed."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE health_usageevent SET account_id = %s, updated_at = now() "
-            "WHERE tenant_id = %s AND account_external_id = %s AND account_id IS NULL",
-            [account_id, current_tenant_id(), external_id],
-        )
-        return cursor.rowcount
+    """Attach events that arrived before their account existed, and roll them up."""
+    params = {"account": account_id, "tenant": current_tenant_id(), "external_id": external_id}
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(ATTACH_SQL, params)
+        return len(cursor.fetchall())
 
 
 def usage_partitions_ensure(*, months_back: int = 1, months_ahead: int = 3) -> int:

@@ -147,6 +147,9 @@ USAGE_MAX_BATCH = int(env("CSP_USAGE_MAX_BATCH", "1000"))
 USAGE_MAX_BODY_BYTES = int(env("CSP_USAGE_MAX_BODY_BYTES", str(1024 * 1024)))
 USAGE_FUTURE_SKEW_SECONDS = int(env("CSP_USAGE_FUTURE_SKEW_SECONDS", "300"))
 USAGE_HORIZON_DAYS = int(env("CSP_USAGE_HORIZON_DAYS", "90"))
+# Requests per API key per window on the ingestion endpoints (0 = no limit).
+USAGE_RATE_LIMIT = int(env("CSP_USAGE_RATE_LIMIT", "1200"))
+USAGE_RATE_WINDOW_SECONDS = int(env("CSP_USAGE_RATE_WINDOW_SECONDS", "60"))
 # Django refuses bodies above this before we can answer 413 ourselves.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(USAGE_MAX_BODY_BYTES * 2, 2_621_440)
 

@@ -59,6 +59,18 @@ def _celery_eager():
     yield
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _fresh_rate_limits():
+    """Key ids restart with each test database; old counters must not carry over."""
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    for key in client.scan_iter(f"{prefix}:rl:*"):
+        client.delete(key)
+    yield
+
+
 def make_tenant(name: str | None = None) -> Tenant:
     n = next(_seq)
     return tenant_create(name=name or f"Vendor {n}", slug=f"vendor-{n}")

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from csplatform.tenancy.models import Role
+from health.ratelimit import rate_limit_hit
 from health.services import usage_batch_record
 
 
@@ -22,6 +23,28 @@ class RawJSONParser(BaseParser):
 
     def parse(self, stream, media_type=None, parser_context=None):
         return stream.read() if stream is not None else b""
+
+
+def throttled(request) -> Response | None:
+    """429 with Retry-After once the caller's key is over its limit."""
+    django_request = request._request
+    who = (
+        f"key:{django_request.api_key.pk}"
+        if django_request.api_key is not None
+        else f"user:{request.user.pk}"
+    )
+    verdict = rate_limit_hit(
+        key=f"ingest:{who}",
+        limit=settings.USAGE_RATE_LIMIT,
+        window_seconds=settings.USAGE_RATE_WINDOW_SECONDS,
+    )
+    if verdict.allowed:
+        return None
+    return Response(
+        {"detail": "Too many requests; retry after the given seconds."},
+        status=status.HTTP_429_TOO_MANY_REQUESTS,
+        headers={"Retry-After": str(verdict.retry_after)},
+    )
 
 
 def _events_of(body: object) -> list | None:
@@ -78,6 +101,9 @@ class UsageEventIngestView(APIView):
         ],
     )
     def post(self, request):
+        limited = throttled(request)
+        if limited is not None:
+            return limited
         length = int(request.META.get("CONTENT_LENGTH") or 0)
         if length > settings.USAGE_MAX_BODY_BYTES:
             return Response(

@@ -9,6 +9,7 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/settings/", include("csplatform.tenancy.urls")),
     path("api/v1/", include("lifecycle.api.urls")),
     path("api/v1/", include("health.api.urls")),
+    path("v1/", include("health.api.segment_urls")),  # Segment-compatible ingestion
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

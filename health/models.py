@@ -96,3 +96,18 @@ class UsageDailyAccountUser(TenantScopedModel):
                 fields=["account", "day", "user_id"], name="daily_account_user_once"
             )
         ]
+
+
+class EndUser(TenantScopedModel):
+    """A person using the vendor's product, as integrations identify them
+    (Segment `identify`) and place them in an account (`group`)."""
+
+    user_id = models.CharField(max_length=200)
+    account_external_id = models.CharField(max_length=100, blank=True, default="")
+    email = models.CharField(max_length=254, blank=True, default="")
+    traits = models.JSONField(default=dict, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["tenant", "user_id"], name="end_user_once")]
+        indexes = [models.Index(fields=["tenant", "account_external_id"], name="end_user_account")]

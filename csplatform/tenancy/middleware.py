@@ -9,6 +9,8 @@ the row-level-security setting applied.
 
 from __future__ import annotations
 
+import base64
+
 from django.db import transaction
 from django.http import Http404
 from django.urls import Resolver404, resolve
@@ -22,12 +24,21 @@ from csplatform.tenancy.services import (
 )
 
 SESSION_TENANT_KEY = "csp_tenant_slug"
+# Our REST API, and the Segment-compatible ingestion paths.
+API_PREFIXES = ("/api/v1/", "/v1/")
 
 
 def _bearer(request) -> str | None:
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):
         return header[7:].strip()
+    if header.lower().startswith("basic "):
+        # Segment's write-key convention: the key is the Basic-auth user.
+        try:
+            decoded = base64.b64decode(header[6:].strip()).decode()
+        except (ValueError, UnicodeDecodeError):
+            return "invalid"
+        return decoded.split(":", 1)[0] or "invalid"
     return request.headers.get("X-Api-Key")
 
 
@@ -41,7 +52,7 @@ class TenantContextMiddleware:
         request.api_key = None
         request.tenant_role = None
         request.csp_auth_error = None
-        if request.path_info.startswith("/api/v1/"):
+        if request.path_info.startswith(API_PREFIXES):
             return self._api(request)
         try:
             match = resolve(request.path_info)

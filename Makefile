@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format migrate seed clean-data stop-embedded
+.PHONY: install run test lint format migrate seed bench-ingest clean-data stop-embedded
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ seed: install
 # The embedded PostgreSQL and Redis outlive `make run` so the next start is fast.
 stop-embedded: install
 	$(BIN)/python -m csplatform.runall stop-embedded
+
+bench-ingest: install
+	$(BIN)/python bench/ingest.py
 
 clean-data: stop-embedded
 	rm -rf var

@@ -111,3 +111,38 @@ class EndUser(TenantScopedModel):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["tenant", "user_id"], name="end_user_once")]
         indexes = [models.Index(fields=["tenant", "account_external_id"], name="end_user_account")]
+
+
+class Feature(TenantScopedModel):
+    """A product capability, made of one or more event names."""
+
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=300, blank=True, default="")
+    counts_for_adoption = models.BooleanField(
+        default=False, help_text="Adoption measures look at these features"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="feature_name_once")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class EventName(TenantScopedModel):
+    """Every event name ingestion has seen, listed automatically; an admin
+    gives it a readable name and a feature."""
+
+    name = models.CharField(max_length=200)
+    display_name = models.CharField(max_length=200, blank=True, default="")
+    feature = models.ForeignKey(
+        Feature, null=True, blank=True, on_delete=models.SET_NULL, related_name="event_names"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "name"], name="event_name_once")]
+
+    def __str__(self) -> str:
+        return self.display_name or self.name

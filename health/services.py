@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from csplatform.events.services import events_record_many
 from csplatform.tenancy.context import current_tenant_id
+from health.models import Feature
 from health.sql import ATTACH_SQL, INGEST_SQL
 
 MAX_NAME = 200
@@ -142,3 +144,23 @@ def usage_partitions_ensure(*, months_back: int = 1, months_ahead: int = 3) -> i
     with connection.cursor() as cursor:
         cursor.execute("SELECT csp_usage_partitions_ensure(%s, %s)", [first, last])
         return cursor.fetchone()[0]
+
+
+@transaction.atomic
+def feature_save(*, feature=None, name: str, description: str = "", counts_for_adoption=False):
+    feature = feature or Feature()
+    feature.name, feature.description = name.strip(), description
+    feature.counts_for_adoption = counts_for_adoption
+    if Feature.objects.filter(name=feature.name).exclude(pk=feature.pk).exists():
+        raise ValidationError({"name": ["A feature with this name already exists."]})
+    feature.save()
+    return feature
+
+
+@transaction.atomic
+def event_name_update(*, event_name, **changes):
+    for attr in ("display_name", "feature"):
+        if attr in changes:
+            setattr(event_name, attr, changes[attr])
+    event_name.save(update_fields=["display_name", "feature", "updated_at"])
+    return event_name

@@ -2,6 +2,8 @@
 fresh events and folds them into the daily rollups; attaching early events
 reuses the same rollup CTEs."""
 
+# Rows are upserted in key order so that concurrent batches take their row
+# locks in the same order and do not deadlock one another.
 # Folds `changed` (account_id, event, user_id, day) into the rollups. The
 # *_user tables remember who was already counted, so distinct users stay
 # exact under increments and under racing batches.
@@ -12,6 +14,7 @@ new_event_users AS (
         (tenant_id, account_id, event, day, user_id, created_at, updated_at)
     SELECT DISTINCT %(tenant)s, account_id, event, day, user_id, now(), now()
     FROM attached WHERE user_id <> ''
+    ORDER BY 2, 3, 4, 5
     ON CONFLICT (account_id, event, day, user_id) DO NOTHING
     RETURNING account_id, event, day
 ),
@@ -20,6 +23,7 @@ new_account_users AS (
         (tenant_id, account_id, day, user_id, created_at, updated_at)
     SELECT DISTINCT %(tenant)s, account_id, day, user_id, now(), now()
     FROM attached WHERE user_id <> ''
+    ORDER BY 2, 3, 4
     ON CONFLICT (account_id, day, user_id) DO NOTHING
     RETURNING account_id, day
 ),
@@ -30,6 +34,7 @@ event_rollup AS (
     FROM (SELECT account_id, event, day, count(*) AS n FROM attached GROUP BY 1, 2, 3) a
     LEFT JOIN (SELECT account_id, event, day, count(*) AS n FROM new_event_users GROUP BY 1, 2, 3) u
         USING (account_id, event, day)
+    ORDER BY 2, 3, 4
     ON CONFLICT (account_id, event, day) DO UPDATE SET
         events = health_usagedailyevent.events + EXCLUDED.events,
         users = health_usagedailyevent.users + EXCLUDED.users,
@@ -42,6 +47,7 @@ account_rollup AS (
     FROM (SELECT account_id, day, count(*) AS n FROM attached GROUP BY 1, 2) a
     LEFT JOIN (SELECT account_id, day, count(*) AS n FROM new_account_users GROUP BY 1, 2) u
         USING (account_id, day)
+    ORDER BY 2, 3
     ON CONFLICT (account_id, day) DO UPDATE SET
         events = health_usagedailyaccount.events + EXCLUDED.events,
         active_users = health_usagedailyaccount.active_users + EXCLUDED.active_users,
@@ -74,6 +80,12 @@ WITH input AS (
     LEFT JOIN lifecycle_account a
            ON a.tenant_id = %(tenant)s AND a.external_id = i.account_external_id
     RETURNING account_id, event, user_id, (occurred_at AT TIME ZONE 'UTC')::date AS day
+), catalogued AS (
+    -- The feature catalogue lists every event name seen; DO NOTHING, so hot
+    -- names are never row-locked by every batch.
+    INSERT INTO health_eventname (tenant_id, name, display_name, created_at, updated_at)
+    SELECT DISTINCT %(tenant)s, event, '', now(), now() FROM changed ORDER BY 2
+    ON CONFLICT (tenant_id, name) DO NOTHING
 ),
 """
     + ROLLUP_CTES

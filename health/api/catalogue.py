@@ -1,0 +1,94 @@
+"""Account usage summary and the feature catalogue."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import mixins, serializers
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from csplatform.tenancy.api import TenantScopedViewSet
+from csplatform.tenancy.models import Role
+from health import services
+from health.models import EventName, Feature
+from health.selectors import usage_summary
+from lifecycle.models import Account
+
+
+class FeatureSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Feature
+        fields = ["id", "name", "description", "counts_for_adoption"]
+
+
+class EventNameSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = EventName
+        fields = ["id", "name", "display_name", "feature"]
+        read_only_fields = ["name"]
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # Only this tenant's features can be chosen (another tenant's id is a 400).
+        if not getattr(self.context.get("view"), "swagger_fake_view", False):
+            fields["feature"].queryset = Feature.objects.all()
+        else:
+            fields["feature"].queryset = Feature.all_tenants.none()
+        return fields
+
+
+class FeatureViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    TenantScopedViewSet,
+):
+    model = Feature
+    serializer_class = FeatureSerializer
+    write_role = Role.ADMIN
+
+    def perform_create(self, serializer):
+        serializer.instance = services.feature_save(**serializer.validated_data)
+
+    def perform_update(self, serializer):
+        serializer.instance = services.feature_save(
+            feature=serializer.instance, **serializer.validated_data
+        )
+
+
+class EventNameViewSet(
+    mixins.ListModelMixin, mixins.RetrieveModelMixin, mixins.UpdateModelMixin, TenantScopedViewSet
+):
+    model = EventName
+    serializer_class = EventNameSerializer
+    write_role = Role.ADMIN
+
+    def perform_update(self, serializer):
+        serializer.instance = services.event_name_update(
+            event_name=serializer.instance, **serializer.validated_data
+        )
+
+
+class AccountUsageViewSet(TenantScopedViewSet):
+    model = Account
+    serializer_class = serializers.Serializer  # the summary is a plain dict
+
+    @extend_schema(
+        summary="Daily usage, features used and license utilization (90 days)",
+        responses={200: OpenApiTypes.OBJECT},
+        parameters=[OpenApiParameter("days", int, description="1 to 365; default 90")],
+    )
+    @action(detail=True, methods=["get"], url_path="usage")
+    def usage(self, request, pk=None):
+        account = get_object_or_404(self.get_queryset(), pk=pk)
+        try:
+            days = int(request.query_params.get("days", 90))
+        except ValueError:
+            raise serializers.ValidationError({"days": ["Must be a whole number."]}) from None
+        if not 1 <= days <= 365:
+            raise ValidationError({"days": ["Between 1 and 365."]})
+        return Response(usage_summary(account, days=days))

@@ -136,6 +136,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "csplatform.events.tasks.sweep_undispatched_events",
         "schedule": float(EVENT_SWEEP_SECONDS),
     },
+    "prune-usage-message-ids": {
+        "task": "health.tasks.prune_usage_message_ids",
+        "schedule": 3600.0,
+    },
     "create-usage-partitions-ahead": {
         "task": "health.tasks.ensure_usage_partitions",
         "schedule": 6 * 3600.0,
@@ -147,6 +151,8 @@ USAGE_MAX_BATCH = int(env("CSP_USAGE_MAX_BATCH", "1000"))
 USAGE_MAX_BODY_BYTES = int(env("CSP_USAGE_MAX_BODY_BYTES", str(1024 * 1024)))
 USAGE_FUTURE_SKEW_SECONDS = int(env("CSP_USAGE_FUTURE_SKEW_SECONDS", "300"))
 USAGE_HORIZON_DAYS = int(env("CSP_USAGE_HORIZON_DAYS", "90"))
+# How long a message id stays known, so its retries are recognised (>= 1 day).
+USAGE_DEDUPE_DAYS = max(1, int(env("CSP_USAGE_DEDUPE_DAYS", "7")))
 # Requests per API key per window on the ingestion endpoints (0 = no limit).
 USAGE_RATE_LIMIT = int(env("CSP_USAGE_RATE_LIMIT", "1200"))
 USAGE_RATE_WINDOW_SECONDS = int(env("CSP_USAGE_RATE_WINDOW_SECONDS", "60"))

@@ -164,3 +164,19 @@ def event_name_update(*, event_name, **changes):
             setattr(event_name, attr, changes[attr])
     event_name.save(update_fields=["display_name", "feature", "updated_at"])
     return event_name
+
+
+def usage_messages_prune(*, older_than: timedelta) -> int:
+    """Forget message ids past the retry window (stock clients retry for up to
+    12 hours; we keep them USAGE_DEDUPE_DAYS). Crosses tenants deliberately,
+    one tenant context at a time, as row-level security requires."""
+    from csplatform.tenancy.context import tenant_context
+    from csplatform.tenancy.models import Tenant
+    from health.models import UsageMessage
+
+    cutoff = timezone.now() - older_than
+    removed = 0
+    for tenant in Tenant.objects.all().iterator():  # cross-tenant by design
+        with tenant_context(tenant):
+            removed += UsageMessage.objects.filter(created_at__lt=cutoff).delete()[0]
+    return removed

@@ -6,3 +6,14 @@ from health.services import usage_partitions_ensure
 @shared_task
 def ensure_usage_partitions() -> int:
     return usage_partitions_ensure()
+
+
+@shared_task
+def prune_usage_message_ids() -> int:
+    from datetime import timedelta
+
+    from django.conf import settings
+
+    from health.services import usage_messages_prune
+
+    return usage_messages_prune(older_than=timedelta(days=settings.USAGE_DEDUPE_DAYS))

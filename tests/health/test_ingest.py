@@ -246,3 +246,19 @@ def test_usage_recorded_is_one_event_per_account_per_batch(tenant):
             for e in DomainEvent.objects.filter(kind="usage_recorded")
         }
     assert recorded == {a.pk: 7, b.pk: 3}
+
+
+def test_message_ids_are_forgotten_only_after_the_retry_window(tenant, other_tenant):
+    from health.models import UsageMessage
+    from health.services import usage_messages_prune
+
+    for t in (tenant, other_tenant):
+        post(client_for(t), [ev(1, message_id="old"), ev(2, message_id="new")])
+        with tenant_context(t):
+            UsageMessage.objects.filter(message_id="old").update(
+                created_at=timezone.now() - timedelta(days=8)
+            )
+    assert usage_messages_prune(older_than=timedelta(days=7)) == 2
+    client = client_for(tenant)
+    assert post(client, ev(2, message_id="new")).json()["duplicates"] == 1  # still known
+    assert post(client, ev(1, message_id="old")).json()["accepted"] == 1  # window passed

@@ -16,8 +16,9 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from csplatform.events.services import events_record_many
-from csplatform.tenancy.context import current_tenant_id
-from health.models import Feature
+from csplatform.tenancy.context import current_tenant_id, tenant_context
+from csplatform.tenancy.models import Tenant
+from health.models import Feature, UsageMessage
 from health.sql import ATTACH_SQL, INGEST_SQL
 
 MAX_NAME = 200
@@ -170,10 +171,6 @@ def usage_messages_prune(*, older_than: timedelta) -> int:
     """Forget message ids past the retry window (stock clients retry for up to
     12 hours; we keep them USAGE_DEDUPE_DAYS). Crosses tenants deliberately,
     one tenant context at a time, as row-level security requires."""
-    from csplatform.tenancy.context import tenant_context
-    from csplatform.tenancy.models import Tenant
-    from health.models import UsageMessage
-
     cutoff = timezone.now() - older_than
     removed = 0
     for tenant in Tenant.objects.all().iterator():  # cross-tenant by design

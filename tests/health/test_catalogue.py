@@ -93,3 +93,24 @@ def test_catalogue_lists_cost_the_same_for_few_and_many_rows(tenant, path):
             assert admin.get(path).status_code == 200
         counts.append(len(ctx.captured_queries))
     assert counts[0] == counts[1]
+
+
+def test_bad_catalogue_input_names_the_field(tenant):
+    admin = client_for(tenant, Role.ADMIN)
+    for body in (
+        {},
+        {"name": ""},
+        {"name": "x" * 101},
+        {"name": "ok", "counts_for_adoption": "maybe"},
+    ):
+        response = admin.post("/api/v1/features/", body, format="json")
+        assert response.status_code == 400, body
+        assert set(response.json()) <= {"name", "counts_for_adoption"} and response.json(), body
+    post(client_for(tenant), ev(event="login"))
+    with tenant_context(tenant):
+        event_name = EventName.objects.get(name="login")
+    url = f"/api/v1/event-names/{event_name.pk}/"
+    assert admin.patch(url, {"feature": 999999}, format="json").json().keys() == {"feature"}
+    assert admin.patch(url, {"display_name": "y" * 201}, format="json").status_code == 400
+    with tenant_context(tenant):
+        assert EventName.objects.get(pk=event_name.pk).display_name == ""

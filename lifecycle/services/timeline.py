@@ -1,0 +1,51 @@
+"""The shared account timeline: the one way any app adds to it."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from csplatform.tenancy.context import current
+from csplatform.tenancy.models import User
+from lifecycle.models import (
+    Account,
+    TimelineEntry,
+)
+
+
+def timeline_record(
+    *,
+    account: Account,
+    kind: str,
+    title: str,
+    body: str = "",
+    actor: User | None = None,
+    payload: dict | None = None,
+    occurred_at=None,
+) -> TimelineEntry:
+    """The one way any app adds to an account's timeline."""
+    payload = dict(payload or {})
+    ctx = current()
+    if actor is None and ctx is not None and ctx.api_key_id:
+        payload.setdefault("via_api_key", ctx.api_key_id)
+    return TimelineEntry.objects.create(
+        account=account,
+        kind=kind,
+        title=title[:300],
+        body=body,
+        actor=actor,
+        payload=payload,
+        occurred_at=occurred_at or timezone.now(),
+    )
+
+
+@transaction.atomic
+def note_add(*, account: Account, body: str, actor: User | None) -> TimelineEntry:
+    body = body.strip()
+    if not body:
+        raise ValidationError({"body": ["Write something in the note."]})
+    first_line = body.splitlines()[0]
+    return timeline_record(
+        account=account, kind="note", title=first_line[:120], body=body, actor=actor
+    )

@@ -31,3 +31,4 @@ class TenancyConfig(AppConfig):
 
     def ready(self):
         post_migrate.connect(_grant_app_role, sender=self)
+        from csplatform.tenancy import schema  # noqa: F401  (documents the authenticators)

@@ -3,7 +3,6 @@ CRM id) before the per-account routes, so it wins for that path."""
 
 from rest_framework.routers import DefaultRouter, SimpleRouter
 
-from lifecycle.api import schema  # noqa: F401  (registers the auth schemes)
 from lifecycle.api.views.accounts import AccountViewSet
 from lifecycle.api.views.activity import AccountActivityViewSet
 from lifecycle.api.views.escalations import EscalationViewSet

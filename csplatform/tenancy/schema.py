@@ -1,6 +1,5 @@
-"""OpenAPI descriptions of the tenancy core's DRF authenticators. They live
-here because the core must stay free of drf-spectacular hooks; importing this
-module (lifecycle.api.urls does) registers them for the whole schema."""
+"""OpenAPI descriptions of the tenancy core's DRF authenticators, registered
+by TenancyConfig.ready() so every app's endpoints are documented alike."""
 
 from __future__ import annotations
 

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", include("csplatform.ui.urls")),
     path("t/<slug:tenant_slug>/", include("lifecycle.urls")),
     path("t/<slug:tenant_slug>/settings/", include("csplatform.tenancy.urls")),
+    path("t/<slug:tenant_slug>/usage/", include("health.urls")),
     path("api/v1/", include("lifecycle.api.urls")),
     path("api/v1/", include("health.api.urls")),
     path("v1/", include("health.api.segment_urls")),  # Segment-compatible ingestion

@@ -1,0 +1,1 @@
+"""health's server-rendered pages, one module per page."""

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods
 
 from csplatform.tenancy.models import Role, role_at_least
 from csplatform.ui.access import requires_role
-from lifecycle import selectors, services, timeline
+from lifecycle import panels, selectors, services, timeline
 from lifecycle.forms import (
     ContactForm,
     ContractForm,
@@ -61,6 +61,7 @@ def account_context(request, account: Account, *, forms=None, rejection=None) ->
         "contracts": Contract.objects.filter(account=account).order_by("-renewal_date", "-id"),
         "escalations": escalations,
         "open_escalation": next((e for e in escalations if e.is_open), None),
+        "panels": panels.render_context(request, account),
         "rejection": rejection,
         "stage_path": [s for s in Stage if s != Stage.CHURNED or account.stage == Stage.CHURNED],
         **stage_stays(account),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_http_methods
 
 from csplatform.tenancy.models import Role
@@ -27,4 +28,7 @@ def account_usage(request, tenant_slug, pk):
     context = {"account": account, "usage": usage, "chart": usage_chart(usage["series"])}
     # htmx loads the panel into the account page; a plain visit gets a page.
     template = "health/_account_usage.html" if request.htmx else "health/account_usage.html"
-    return render(request, template, context)
+    response = render(request, template, context)
+    # one URL, two bodies: caches must not hand the fragment to a plain visit
+    patch_vary_headers(response, ("HX-Request",))
+    return response

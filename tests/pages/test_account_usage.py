@@ -137,6 +137,7 @@ def test_without_htmx_the_panel_is_a_page_of_its_own(page, tenant, acct):
     html = response.content.decode()
     assert response.status_code == 200
     assert "<h1>Usage of Initech</h1>" in html and 'id="usage-panel"' in html
+    assert "HX-Request" in response["Vary"]  # a cache keeps the page and the fragment apart
     assert "<html" not in panel(page(Role.VIEWER), tenant, acct)
 
 

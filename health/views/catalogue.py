@@ -40,12 +40,10 @@ def _feature_form(feature=None, data=None) -> FeatureForm:
 
 
 def _event_row(request, event_name, features, events, form=None) -> dict:
-    by_pk = {feature.pk: feature for feature in features}
     if form is None and role_at_least(request.tenant_role, Role.ADMIN):
         form = _event_form(event_name, features)
     return {
         "event_name": event_name,
-        "feature": by_pk.get(event_name.feature_id),
         "events": events,
         "form": form,
     }
@@ -57,7 +55,7 @@ def render_catalogue(request, *, status=200, event_forms=None, feature_forms=Non
     event_forms, feature_forms = event_forms or {}, feature_forms or {}
     is_admin = role_at_least(request.tenant_role, Role.ADMIN)
     features = list(Feature.objects.order_by("name"))
-    event_names = list(EventName.objects.order_by("name"))
+    event_names = list(EventName.objects.select_related("feature").order_by("name"))
     counts = selectors.event_counts_since(_since())
     mapped: dict[int, int] = {}
     for event_name in event_names:
@@ -124,7 +122,7 @@ def feature_edit(request, tenant_slug, pk):
 def event_name_edit(request, tenant_slug, pk):
     """Answers htmx with the row alone (swapped in place), a plain form post
     with a redirect, or with the page when the input is bad."""
-    event_name = get_object_or_404(EventName.objects.all(), pk=pk)
+    event_name = get_object_or_404(EventName.objects.select_related("feature"), pk=pk)
     features = list(Feature.objects.order_by("name"))
     form = _event_form(event_name, features, data=request.POST)
     valid = form.is_valid()

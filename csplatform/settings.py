@@ -140,6 +140,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "health.tasks.prune_usage_message_ids",
         "schedule": 3600.0,
     },
+    "fold-usage-into-rollups": {
+        "task": "health.tasks.fold_all_usage_rollups",
+        "schedule": float(env("CSP_USAGE_FOLD_SWEEP_SECONDS", "30")),
+    },
     "create-usage-partitions-ahead": {
         "task": "health.tasks.ensure_usage_partitions",
         "schedule": 6 * 3600.0,

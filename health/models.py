@@ -4,6 +4,7 @@ unmanaged and serves reads. Idempotency is a separate, unpartitioned table
 because a unique constraint on a partitioned table must include the
 partition key, and a message id must be unique whatever its timestamp."""
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from csplatform.tenancy.models import TenantScopedModel
@@ -37,6 +38,25 @@ class UsageMessage(TenantScopedModel):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "message_id"], name="usage_message_once")
         ]
+
+
+class UsagePending(TenantScopedModel):
+    """Stored events of one batch that the daily rollups have not yet counted.
+
+    Written by the ingest statement in the same transaction as the raw events
+    (so nothing accepted can miss the rollups) and deleted by the fold that
+    counts it (so nothing is counted twice). One row per batch, grouped by
+    account x event x user x day, keeps the request path to a single insert.
+    """
+
+    account_ids = ArrayField(models.BigIntegerField())
+    events = ArrayField(models.CharField(max_length=200))
+    user_ids = ArrayField(models.CharField(max_length=200))
+    days = ArrayField(models.DateField())
+    counts = ArrayField(models.IntegerField())
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "id"], name="usage_pending_fifo")]
 
 
 class UsageDailyEvent(TenantScopedModel):

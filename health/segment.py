@@ -149,7 +149,6 @@ def _record_tracks(tracks: list[tuple[int, dict]], result: BatchResult) -> None:
     stored = usage_batch_record(events=events)
     result.accepted += stored.accepted
     result.duplicates += stored.duplicates
-    result.account_ids = stored.account_ids
     for rejected in stored.rejected:
         result.rejected.append({"index": origin[rejected["index"]], "reason": rejected["reason"]})
     result.rejected.sort(key=lambda r: r["index"])

@@ -4,11 +4,14 @@ statement. Never a serializer or an ORM save per event."""
 from __future__ import annotations
 
 import json
+import logging
 import uuid
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
+import kombu.exceptions
+import redis
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -18,10 +21,23 @@ from django.utils.dateparse import parse_datetime
 from csplatform.events.services import events_record_many
 from csplatform.tenancy.context import current_tenant_id, tenant_context
 from csplatform.tenancy.models import Tenant
-from health.models import Feature, UsageMessage
-from health.sql import ATTACH_SQL, INGEST_SQL
+from health.models import Feature, UsageMessage, UsagePending
+from health.sql import ATTACH_SQL, FOLD_SQL, INGEST_SQL
+
+logger = logging.getLogger(__name__)
 
 MAX_NAME = 200
+FOLD_DEBOUNCE_SECONDS = 10
+_FOLD_FLAG = "usage-fold-scheduled"
+
+
+@cache
+def _redis() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.5)
+
+
+def _fold_flag(tenant_id: int) -> str:
+    return f"{settings.CACHES['default']['KEY_PREFIX']}:{_FOLD_FLAG}:{tenant_id}"
 
 
 @dataclass
@@ -29,7 +45,6 @@ class BatchResult:
     accepted: int = 0
     duplicates: int = 0
     rejected: list[dict] = field(default_factory=list)
-    account_ids: set[int] = field(default_factory=set)
 
     def as_dict(self) -> dict:
         return {
@@ -72,14 +87,13 @@ def _timestamp(raw: dict, now: datetime) -> datetime:
 
 
 def clean_event(raw: object, now: datetime) -> dict:
-    """One event as stored, or ValueError with the reason."""
+    """One event as stored, or ValueError with the reason. NUL characters
+    inside properties are caught batch-wide by `_reject_nul_properties`."""
     if not isinstance(raw, dict):
         raise ValueError("event must be an object")
     properties = raw.get("properties") or {}
     if not isinstance(properties, dict):
         raise ValueError("properties must be an object")
-    if "\\u0000" in json.dumps(properties):
-        raise ValueError("properties contain a NUL character")
     return {
         "message_id": _text(raw, "message_id", required=False, limit=MAX_NAME)
         or f"csp-{uuid.uuid4()}",
@@ -91,11 +105,34 @@ def clean_event(raw: object, now: datetime) -> dict:
     }
 
 
+def _reject_nul_properties(rows: list[dict], indexes: list[int], result: BatchResult) -> str:
+    """The batch as JSON for the ingest statement. PostgreSQL's jsonb refuses
+    \\u0000, so one search of the whole payload finds such events; only then
+    are they looked for one by one and rejected."""
+    payload = json.dumps(rows)
+    if "\\u0000" not in payload:
+        return payload
+    keep = []
+    for index, row in zip(indexes, rows, strict=True):
+        if "\\u0000" in json.dumps(row["properties"]):
+            result.rejected.append({"index": index, "reason": "properties contain a NUL character"})
+        else:
+            keep.append(row)
+    result.rejected.sort(key=lambda r: r["index"])
+    rows[:] = keep
+    return json.dumps(rows)
+
+
 def usage_batch_record(*, events: list) -> BatchResult:
-    """Store the valid events of a batch once each; report the others by index."""
+    """Store the valid events of a batch once each; report the others by index.
+
+    One statement stores them and queues them for the daily rollups; the fold
+    that counts them is scheduled once this transaction commits.
+    """
     now = timezone.now()
     result = BatchResult()
     rows: list[dict] = []
+    indexes: list[int] = []
     seen: set[str] = set()
     for index, raw in enumerate(events):
         try:
@@ -108,21 +145,76 @@ def usage_batch_record(*, events: list) -> BatchResult:
             continue
         seen.add(row["message_id"])
         rows.append(row)
+        indexes.append(index)
+    payload = _reject_nul_properties(rows, indexes, result)
     if not rows:
         return result
+    tenant_id = current_tenant_id()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(INGEST_SQL, {"rows": json.dumps(rows), "tenant": current_tenant_id()})
-        stored = cursor.fetchall()
-    result.accepted = len(stored)
-    result.duplicates += len(rows) - len(stored)
-    per_account = Counter(account_id for (account_id,) in stored if account_id)
-    result.account_ids = set(per_account)
-    # One usage_recorded per account per batch, not one per event.
-    events_record_many(
-        kind="usage_recorded",
-        items=[(account_id, {"events": n}) for account_id, n in sorted(per_account.items())],
-    )
+        cursor.execute(INGEST_SQL, {"rows": payload, "tenant": tenant_id})
+        stored, attached = cursor.fetchone()
+        if attached:
+            transaction.on_commit(lambda: usage_fold_schedule(tenant_id=tenant_id), robust=True)
+    result.accepted = stored
+    result.duplicates += len(rows) - stored
     return result
+
+
+def usage_fold_schedule(*, tenant_id: int) -> bool:
+    """Ask a worker to fold the tenant's queued usage into the rollups, at most
+    once per FOLD_DEBOUNCE_SECONDS however many batches arrive (the flag is
+    cleared when the fold starts, so a batch committed after that schedules
+    another). Best effort: if Redis is down, the beat sweep folds instead."""
+    from health.tasks import fold_usage_rollups
+
+    try:
+        if not _redis().set(_fold_flag(tenant_id), 1, nx=True, ex=FOLD_DEBOUNCE_SECONDS):
+            return False
+        fold_usage_rollups.delay(tenant_id)
+    except (redis.RedisError, kombu.exceptions.OperationalError):
+        logger.warning("could not schedule the usage fold; the sweep will", exc_info=True)
+        return False
+    return True
+
+
+def usage_fold_flag_clear(*, tenant_id: int) -> None:
+    try:
+        _redis().delete(_fold_flag(tenant_id))
+    except redis.RedisError:
+        logger.warning("could not clear the usage fold flag", exc_info=True)
+
+
+def usage_rollups_fold(*, tenant: Tenant, chunk: int = 200, max_chunks: int = 1000) -> int:
+    """Count the tenant's queued batches into the daily rollups, oldest first,
+    and emit one `usage_recorded` per account per fold (not one per event or
+    per batch). Each chunk is one transaction: the queue rows are deleted as
+    they are counted, so a retried or concurrent fold counts nothing twice.
+    Returns the number of batches folded."""
+    folded = 0
+    for _ in range(max_chunks):
+        with tenant_context(tenant), connection.cursor() as cursor:
+            cursor.execute(FOLD_SQL, {"tenant": tenant.pk, "limit": chunk})
+            rows = cursor.fetchall()
+            batches = next(n for account_id, n in rows if account_id is None)
+            per_account = [(a, {"events": n}) for a, n in rows if a is not None and n]
+            events_record_many(kind="usage_recorded", items=per_account)
+        folded += batches
+        if batches < chunk:
+            return folded
+    return folded
+
+
+def usage_rollups_fold_all() -> int:
+    """The beat sweep's catch-up: fold every tenant's queue (a lost schedule,
+    Redis down, a worker restart). Crosses tenants deliberately, one tenant
+    context at a time, as row-level security requires."""
+    folded = 0
+    for tenant in Tenant.objects.all().iterator():  # cross-tenant by design
+        with tenant_context(tenant):
+            pending = UsagePending.objects.exists()
+        if pending:
+            folded += usage_rollups_fold(tenant=tenant)
+    return folded
 
 
 def usage_attach(*, account_id: int, external_id: str) -> int:

@@ -22,7 +22,7 @@ from csplatform.events.services import events_record_many
 from csplatform.tenancy.context import current_tenant_id, tenant_context
 from csplatform.tenancy.models import Tenant
 from health.models import Feature, UsageMessage, UsagePending
-from health.sql import ATTACH_SQL, FOLD_SQL, INGEST_SQL
+from health.sql import ATTACH_SQL, FOLD_SQL, INGEST_SQL, USER_ATTACH_SQL
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def _timestamp(raw: dict, now: datetime) -> datetime:
     return parsed
 
 
-def clean_event(raw: object, now: datetime) -> dict:
+def clean_event(raw: object, now: datetime, *, account_required: bool = True) -> dict:
     """One event as stored, or ValueError with the reason. NUL characters
     inside properties are caught batch-wide by `_reject_nul_properties`."""
     if not isinstance(raw, dict):
@@ -97,7 +97,7 @@ def clean_event(raw: object, now: datetime) -> dict:
     return {
         "message_id": _text(raw, "message_id", required=False, limit=MAX_NAME)
         or f"csp-{uuid.uuid4()}",
-        "account_external_id": _text(raw, "account_id", required=True, limit=100),
+        "account_external_id": _text(raw, "account_id", required=account_required, limit=100),
         "user_id": _text(raw, "user_id", required=False, limit=MAX_NAME),
         "event": _text(raw, "event", required=True, limit=MAX_NAME),
         "occurred_at": _timestamp(raw, now).isoformat(),
@@ -123,11 +123,13 @@ def _reject_nul_properties(rows: list[dict], indexes: list[int], result: BatchRe
     return json.dumps(rows)
 
 
-def usage_batch_record(*, events: list) -> BatchResult:
+def usage_batch_record(*, events: list, account_required: bool = True) -> BatchResult:
     """Store the valid events of a batch once each; report the others by index.
 
     One statement stores them and queues them for the daily rollups; the fold
-    that counts them is scheduled once this transaction commits.
+    that counts them is scheduled once this transaction commits. Without
+    `account_required` (Segment tracks of a user not yet in a group) an event
+    may come without an account; `usage_attach_users` places it later.
     """
     now = timezone.now()
     result = BatchResult()
@@ -136,7 +138,7 @@ def usage_batch_record(*, events: list) -> BatchResult:
     seen: set[str] = set()
     for index, raw in enumerate(events):
         try:
-            row = clean_event(raw, now)
+            row = clean_event(raw, now, account_required=account_required)
         except ValueError as exc:
             result.rejected.append({"index": index, "reason": str(exc)})
             continue
@@ -154,10 +156,26 @@ def usage_batch_record(*, events: list) -> BatchResult:
         cursor.execute(INGEST_SQL, {"rows": payload, "tenant": tenant_id})
         stored, attached = cursor.fetchone()
         if attached:
-            transaction.on_commit(lambda: usage_fold_schedule(tenant_id=tenant_id), robust=True)
+            _fold_on_commit(tenant_id)
     result.accepted = stored
     result.duplicates += len(rows) - stored
     return result
+
+
+def _fold_on_commit(tenant_id: int) -> None:
+    transaction.on_commit(lambda: usage_fold_schedule(tenant_id=tenant_id), robust=True)
+
+
+def usage_attach_users(*, user_ids: list[str] | None) -> int:
+    """Move account-less events of these users (None: of every user) to the
+    account their group names, and queue them for the rollups."""
+    tenant_id = current_tenant_id()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(USER_ATTACH_SQL, {"tenant": tenant_id, "users": user_ids})
+        moved = cursor.fetchone()[0]
+        if moved:
+            _fold_on_commit(tenant_id)
+    return moved
 
 
 def usage_fold_schedule(*, tenant_id: int) -> bool:
@@ -211,6 +229,8 @@ def usage_rollups_fold_all() -> int:
     folded = 0
     for tenant in Tenant.objects.all().iterator():  # cross-tenant by design
         with tenant_context(tenant):
+            # Also places tracks whose user was grouped by a racing request.
+            usage_attach_users(user_ids=None)
             pending = UsagePending.objects.exists()
         if pending:
             folded += usage_rollups_fold(tenant=tenant)

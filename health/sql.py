@@ -61,10 +61,26 @@ account_rollup AS (
 )
 """
 
+# Queues the attached rows of `stored` (account_id, event, user_id, day) for
+# the fold: one row per statement, grouped by account x event x user x day.
+QUEUE_CTES = """
+grouped AS (
+    SELECT account_id, event, user_id, day, count(*) AS n
+    FROM stored WHERE account_id IS NOT NULL GROUP BY 1, 2, 3, 4
+), queued AS (
+    INSERT INTO health_usagepending
+        (tenant_id, account_ids, events, user_ids, days, counts, created_at, updated_at)
+    SELECT %(tenant)s, array_agg(account_id), array_agg(event), array_agg(user_id),
+           array_agg(day), array_agg(n), now(), now()
+    FROM grouped HAVING count(*) > 0
+)
+"""
+
 # Dedupe first (the unique index serialises racing retries), then insert only
 # the fresh events, attached to their account when it already exists.
 # Data-modifying CTEs always run to completion, read or not.
-INGEST_SQL = """
+INGEST_SQL = (
+    """
 WITH input AS (
     SELECT * FROM jsonb_to_recordset(%(rows)s::jsonb) AS x(
         message_id text, account_external_id text, user_id text, event text,
@@ -95,18 +111,13 @@ WITH input AS (
     INSERT INTO health_eventname (tenant_id, name, display_name, created_at, updated_at)
     SELECT DISTINCT %(tenant)s, event, '', now(), now() FROM stored ORDER BY 2
     ON CONFLICT (tenant_id, name) DO NOTHING
-), grouped AS (
-    SELECT account_id, event, user_id, day, count(*) AS n
-    FROM stored WHERE account_id IS NOT NULL GROUP BY 1, 2, 3, 4
-), queued AS (
-    INSERT INTO health_usagepending
-        (tenant_id, account_ids, events, user_ids, days, counts, created_at, updated_at)
-    SELECT %(tenant)s, array_agg(account_id), array_agg(event), array_agg(user_id),
-           array_agg(day), array_agg(n), now(), now()
-    FROM grouped HAVING count(*) > 0
-)
+),
+"""
+    + QUEUE_CTES
+    + """
 SELECT count(*), count(account_id) FROM stored
 """
+)
 
 # Takes the oldest queued batches of the tenant (SKIP LOCKED: concurrent
 # folds split the queue instead of waiting), deletes them and counts them in
@@ -148,5 +159,33 @@ WITH changed AS (
     + ROLLUP_CTES
     + """
 SELECT account_id FROM changed
+"""
+)
+
+# Segment tracks sent before their user was put in a group are kept without
+# an account; once the user's group is known they move to that account and
+# are queued for the rollups. `users` NULL means every such user.
+USER_ATTACH_SQL = (
+    """
+WITH linked AS (
+    SELECT eu.user_id, eu.account_external_id, a.id AS account_id
+    FROM health_enduser eu
+    JOIN lifecycle_account a
+      ON a.tenant_id = eu.tenant_id AND a.external_id = eu.account_external_id
+    WHERE eu.tenant_id = %(tenant)s AND eu.account_external_id <> ''
+      AND (%(users)s::text[] IS NULL OR eu.user_id = ANY(%(users)s::text[]))
+), stored AS (
+    UPDATE health_usageevent e
+    SET account_id = l.account_id, account_external_id = l.account_external_id,
+        updated_at = now()
+    FROM linked l
+    WHERE e.tenant_id = %(tenant)s AND e.account_id IS NULL AND e.account_external_id = ''
+      AND e.user_id = l.user_id
+    RETURNING e.account_id, e.event, e.user_id, (e.occurred_at AT TIME ZONE 'UTC')::date AS day
+),
+"""
+    + QUEUE_CTES
+    + """
+SELECT count(*) FROM stored
 """
 )

@@ -14,6 +14,8 @@ def prune_usage_message_ids() -> int:
 
     from django.conf import settings
 
-    from health.services import usage_messages_prune
+    from health.services import ingestion_log_prune, usage_messages_prune
 
-    return usage_messages_prune(older_than=timedelta(days=settings.USAGE_DEDUPE_DAYS))
+    removed = usage_messages_prune(older_than=timedelta(days=settings.USAGE_DEDUPE_DAYS))
+    # The ingestion log rides on the same hourly sweep rather than a beat entry of its own.
+    return removed + ingestion_log_prune(older_than=timedelta(days=settings.INGESTION_LOG_DAYS))

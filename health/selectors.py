@@ -176,7 +176,7 @@ def ingestion_summary(*, now: datetime | None = None) -> dict:
 
     names = {
         pk: (name, prefix)
-        for pk, name, prefix in ApiKey.objects.values_list("id", "name", "prefix")
+        for pk, name, prefix in ApiKey.objects.order_by().values_list("id", "name", "prefix")
     }
     keys: dict[int | None, dict] = {}
     for (key_id, hour), cell in cells.items():

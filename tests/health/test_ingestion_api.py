@@ -8,9 +8,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils.dateparse import parse_datetime
 
+from csplatform.tenancy.context import tenant_context
 from csplatform.tenancy.models import Role
+from health.selectors import NO_KEY_LABEL
 from tests.api.conftest import key_client
-from tests.health.ingestion_data import COUNTS, build, more_rows, two_keys
+from tests.health.ingestion_data import COUNTS, build, hours_ago, log, more_rows, two_keys
 
 pytestmark = pytest.mark.django_db
 SUMMARY = "/api/v1/ingestion/"
@@ -99,3 +101,17 @@ def test_query_count_is_the_same_for_3_and_30_rows(tenant, path):
     few = count()
     more_rows(tenant, keys, 27)
     assert count() == few
+
+
+def test_requests_without_a_key_are_shown_under_their_own_label(tenant):
+    with tenant_context(tenant):
+        log(None, hours_ago(1), status=400, detail="The body is not valid JSON.")
+    client = key_client(tenant)
+    [(name, prefix, totals, _hours)] = by_key(client.get(SUMMARY).json()).values()
+    assert (name, prefix, totals) == (NO_KEY_LABEL, "", [1, 0, 0, 0, 1, 0])
+    [row] = client.get(ERRORS).json()["results"]
+    assert (row["api_key"], row["api_key_name"], row["detail"]) == (
+        None,
+        None,
+        "The body is not valid JSON.",
+    )

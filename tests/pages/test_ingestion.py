@@ -4,13 +4,15 @@ last errors, for admins and leaders only, never another tenant's."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from csplatform.tenancy.models import Role
-from tests.health.ingestion_data import build, more_rows, two_keys
+from health.models import IngestionLog
+from tests.health.ingestion_data import build, hours_ago, more_rows, two_keys
 from tests.pages.conftest import url
 
 pytestmark = pytest.mark.django_db
@@ -112,3 +114,23 @@ def test_query_count_is_the_same_for_3_and_30_rows(page, tenant):
     # and savepoints, then the page's own three: the hourly GROUP BY, key names
     # and the last errors.
     assert few == many == 19
+
+
+def test_a_sampled_request_says_how_many_more_and_the_list_stops_at_50(page, tenant, inside):
+    sample = [{"index": i, "reason": "event is required"} for i in range(20)]
+    with inside():
+        for minute in (1, 2, 3):
+            IngestionLog.objects.create(
+                source="events",
+                status=200,
+                received_at=hours_ago(1) + timedelta(minutes=minute),
+                rejected=25,
+                errors=sample,
+            )
+    shown = errors(page(Role.ADMIN).get(url("usage_ingestion", tenant)).content.decode())
+    assert len(shown) == 50
+    assert shown[19:22] == [
+        (200, 19, "event is required"),
+        (200, None, "and 5 more rejected"),
+        (200, 0, "event is required"),
+    ]

@@ -8,7 +8,6 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache
 
 import kombu.exceptions
 import redis
@@ -21,7 +20,8 @@ from django.utils.dateparse import parse_datetime
 from csplatform.events.services import events_record_many
 from csplatform.tenancy.context import current_tenant_id, tenant_context
 from csplatform.tenancy.models import Tenant
-from health.models import Feature, UsageMessage, UsagePending
+from health.models import INGESTION_SAMPLE, Feature, IngestionLog, UsageMessage, UsagePending
+from health.ratelimit import redis_client
 from health.sql import ATTACH_SQL, FOLD_SQL, INGEST_SQL, USER_ATTACH_SQL
 
 logger = logging.getLogger(__name__)
@@ -29,11 +29,6 @@ logger = logging.getLogger(__name__)
 MAX_NAME = 200
 FOLD_DEBOUNCE_SECONDS = 10
 _FOLD_FLAG = "usage-fold-scheduled"
-
-
-@cache
-def _redis() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.5)
 
 
 def _fold_flag(tenant_id: int) -> str:
@@ -186,7 +181,7 @@ def usage_fold_schedule(*, tenant_id: int) -> bool:
     from health.tasks import fold_usage_rollups
 
     try:
-        if not _redis().set(_fold_flag(tenant_id), 1, nx=True, ex=FOLD_DEBOUNCE_SECONDS):
+        if not redis_client().set(_fold_flag(tenant_id), 1, nx=True, ex=FOLD_DEBOUNCE_SECONDS):
             return False
         fold_usage_rollups.delay(tenant_id)
     except (redis.RedisError, kombu.exceptions.OperationalError):
@@ -197,7 +192,7 @@ def usage_fold_schedule(*, tenant_id: int) -> bool:
 
 def usage_fold_flag_clear(*, tenant_id: int) -> None:
     try:
-        _redis().delete(_fold_flag(tenant_id))
+        redis_client().delete(_fold_flag(tenant_id))
     except redis.RedisError:
         logger.warning("could not clear the usage fold flag", exc_info=True)
 
@@ -288,4 +283,71 @@ def usage_messages_prune(*, older_than: timedelta) -> int:
     for tenant in Tenant.objects.all().iterator():  # cross-tenant by design
         with tenant_context(tenant):
             removed += UsageMessage.objects.filter(created_at__lt=cutoff).delete()[0]
+    return removed
+
+
+# --- Ingestion log: what each ingestion request got, for the tenant to see ---
+RATE_LIMITED_TTL_SECONDS = 48 * 3600
+
+
+def rate_limited_redis_key(tenant_id: int, hour: datetime) -> str:
+    """One Redis hash per tenant per UTC hour; fields are API key ids ("0": a
+    signed-in session)."""
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    return f"{prefix}:rl:ingest429:{tenant_id}:{hour.astimezone(UTC):%Y%m%d%H}"
+
+
+def _rate_limited_count(*, api_key_id: int | None) -> None:
+    """A flood must not write to PostgreSQL: count it in Redis, best effort."""
+    key = rate_limited_redis_key(current_tenant_id(), timezone.now())
+    try:
+        pipe = redis_client().pipeline(transaction=True)
+        pipe.hincrby(key, str(api_key_id or 0), 1)
+        pipe.expire(key, RATE_LIMITED_TTL_SECONDS)
+        pipe.execute()
+    except redis.RedisError:
+        pass  # a lost count is better than a slower or failed answer
+
+
+def ingestion_request_record(
+    *,
+    api_key_id: int | None,
+    source: str,
+    status: int,
+    result: BatchResult | dict | None = None,
+    detail: str = "",
+) -> IngestionLog | None:
+    """Log one ingestion request of the tenant in context: a single INSERT in
+    the request's transaction, never an update of a shared counter row.
+    429s go to a Redis counter instead; nothing else is read or written."""
+    if status == 429:
+        _rate_limited_count(api_key_id=api_key_id)
+        return None
+    if isinstance(result, BatchResult):
+        result = result.as_dict()
+    result = result or {}
+    rejected = result.get("rejected") or []
+    return IngestionLog.objects.create(
+        api_key_id=api_key_id,
+        source=source,
+        status=status,
+        accepted=result.get("accepted") or 0,
+        duplicates=result.get("duplicates") or 0,
+        rejected=len(rejected),
+        errors=[
+            {"index": r.get("index"), "reason": str(r.get("reason", ""))[:300]}
+            for r in rejected[:INGESTION_SAMPLE]
+        ],
+        detail=str(detail)[:500],
+    )
+
+
+def ingestion_log_prune(*, older_than: timedelta) -> int:
+    """Drop ingestion log rows past CSP_INGESTION_LOG_DAYS, tenant by tenant
+    as row-level security requires."""
+    cutoff = timezone.now() - older_than
+    removed = 0
+    for tenant in Tenant.objects.all().iterator():  # cross-tenant by design
+        with tenant_context(tenant):
+            removed += IngestionLog.objects.filter(received_at__lt=cutoff).delete()[0]
     return removed

@@ -8,6 +8,7 @@ from django.conf import settings
 
 from csplatform.tenancy.models import Tenant
 from health.services import (
+    ingestion_log_prune,
     usage_fold_flag_clear,
     usage_messages_prune,
     usage_partitions_ensure,
@@ -23,7 +24,9 @@ def ensure_usage_partitions() -> int:
 
 @shared_task
 def prune_usage_message_ids() -> int:
-    return usage_messages_prune(older_than=timedelta(days=settings.USAGE_DEDUPE_DAYS))
+    removed = usage_messages_prune(older_than=timedelta(days=settings.USAGE_DEDUPE_DAYS))
+    # The ingestion log rides on the same hourly sweep rather than a beat entry of its own.
+    return removed + ingestion_log_prune(older_than=timedelta(days=settings.INGESTION_LOG_DAYS))
 
 
 @shared_task(ignore_result=True)

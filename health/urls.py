@@ -1,5 +1,9 @@
 """health's pages, mounted under /t/<tenant>/usage/."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
 
-urlpatterns: list = []
+from health.views import ingestion
+
+urlpatterns: list = [
+    path("ingestion/", ingestion.ingestion, name="usage_ingestion"),
+]

@@ -10,8 +10,8 @@ from django.db import connection
 from csplatform.celery import app as celery_app
 from csplatform.events.models import DomainEvent
 from csplatform.tenancy.context import tenant_context
-from health import services
 from health.models import UsageDailyAccount, UsagePending
+from health.ratelimit import redis_client
 from health.services import (
     usage_batch_record,
     usage_fold_flag_clear,
@@ -79,12 +79,12 @@ def test_a_batch_is_accepted_when_redis_is_down_and_the_sweep_counts_it(
     with tenant_context(tenant):
         acct = factories.account(external_id="acme-1")
     settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
-    services._redis.cache_clear()
+    redis_client.cache_clear()
     try:
         with django_capture_on_commit_callbacks(execute=True):
             response = post(client_for(tenant), [ev(1), ev(2)])
     finally:
-        services._redis.cache_clear()
+        redis_client.cache_clear()
     assert response.status_code == 200 and response.json()["accepted"] == 2
     with tenant_context(tenant):
         assert UsagePending.objects.count() == 1

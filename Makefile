@@ -44,7 +44,7 @@ seed: install
 stop-embedded: install
 	$(BIN)/python -m csplatform.runall stop-embedded
 
-bench-ingest: install
+bench-ingest: migrate
 	$(BIN)/python bench/ingest.py
 
 clean-data: stop-embedded

@@ -4,7 +4,9 @@ Starts gunicorn as in production (several workers) on the configured
 database, posts EVENTS events in batches from parallel clients, then loads
 the same events with COPY (as the database superuser: COPY FROM refuses
 tables with row-level security for anyone else) and prints the ratio.
-Also measures single-event requests. Prints `name: value` lines.
+Also measures single-event requests, and how fast the rollup fold (the
+worker's half, run here in-process after the load) counts what the API
+queued. Prints `name: value` lines.
 
     make bench-ingest            # defaults below; override with env vars
 """
@@ -178,6 +180,18 @@ def copy_rate(events: list[dict], tenant_key: str) -> float:
         return len(events) / (time.perf_counter() - start)
 
 
+def fold_rate(key: str, events: int) -> float:
+    """The downstream half: drain the rollup queue the API filled, as the
+    worker does after each commit, and return events counted per second."""
+    from csplatform.tenancy.services import api_key_resolve
+    from health.services import usage_rollups_fold
+
+    tenant = api_key_resolve(key).tenant
+    start = time.perf_counter()
+    usage_rollups_fold(tenant=tenant)
+    return events / (time.perf_counter() - start)
+
+
 def main() -> None:
     key = setup_tenant()
     port = free_port()
@@ -192,6 +206,7 @@ def main() -> None:
         if accepted != EVENTS:
             raise SystemExit(f"accepted {accepted} of {EVENTS}")
         api_rate = accepted / elapsed
+        fold = fold_rate(key, accepted)
         copy = copy_rate(events, key)
 
         singles = [json.dumps(e).encode() for e in make_events(SINGLES, uuid.uuid4().hex[:6])]
@@ -207,6 +222,7 @@ def main() -> None:
     print(f"web_workers: {WORKERS}")
     print(f"ingest_api_events_per_s: {api_rate:.0f}")
     print(f"batch_p50_ms: {statistics.median(latencies) * 1000:.1f}")
+    print(f"rollup_fold_events_per_s: {fold:.0f}")
     print(f"copy_events_per_s: {copy:.0f}")
     print(f"ingest_vs_copy_ratio: {api_rate / copy:.3f}")
     print(f"single_event_requests_per_s: {len(singles) / single_elapsed:.0f}")

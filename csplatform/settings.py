@@ -140,6 +140,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "health.tasks.prune_usage_message_ids",
         "schedule": 3600.0,
     },
+    "fold-usage-into-rollups": {
+        "task": "health.tasks.fold_all_usage_rollups",
+        "schedule": float(env("CSP_USAGE_FOLD_SWEEP_SECONDS", "30")),
+    },
     "create-usage-partitions-ahead": {
         "task": "health.tasks.ensure_usage_partitions",
         "schedule": 6 * 3600.0,
@@ -156,6 +160,8 @@ USAGE_DEDUPE_DAYS = max(1, int(env("CSP_USAGE_DEDUPE_DAYS", "7")))
 # Requests per API key per window on the ingestion endpoints (0 = no limit).
 USAGE_RATE_LIMIT = int(env("CSP_USAGE_RATE_LIMIT", "1200"))
 USAGE_RATE_WINDOW_SECONDS = int(env("CSP_USAGE_RATE_WINDOW_SECONDS", "60"))
+# How long the per-request ingestion log (the "Ingestion" page) is kept.
+INGESTION_LOG_DAYS = max(1, int(env("CSP_INGESTION_LOG_DAYS", "14")))
 # Django refuses bodies above this before we can answer 413 ourselves.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(USAGE_MAX_BODY_BYTES * 2, 2_621_440)
 

@@ -4,7 +4,9 @@ unmanaged and serves reads. Idempotency is a separate, unpartitioned table
 because a unique constraint on a partitioned table must include the
 partition key, and a message id must be unique whatever its timestamp."""
 
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.utils import timezone
 
 from csplatform.tenancy.models import TenantScopedModel
 
@@ -37,6 +39,25 @@ class UsageMessage(TenantScopedModel):
         constraints = [
             models.UniqueConstraint(fields=["tenant", "message_id"], name="usage_message_once")
         ]
+
+
+class UsagePending(TenantScopedModel):
+    """Stored events of one batch that the daily rollups have not yet counted.
+
+    Written by the ingest statement in the same transaction as the raw events
+    (so nothing accepted can miss the rollups) and deleted by the fold that
+    counts it (so nothing is counted twice). One row per batch, grouped by
+    account x event x user x day, keeps the request path to a single insert.
+    """
+
+    account_ids = ArrayField(models.BigIntegerField())
+    events = ArrayField(models.CharField(max_length=200))
+    user_ids = ArrayField(models.CharField(max_length=200))
+    days = ArrayField(models.DateField())
+    counts = ArrayField(models.IntegerField())
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "id"], name="usage_pending_fifo")]
 
 
 class UsageDailyEvent(TenantScopedModel):
@@ -146,3 +167,50 @@ class EventName(TenantScopedModel):
 
     def __str__(self) -> str:
         return self.display_name or self.name
+
+
+class IngestionSource(models.TextChoices):
+    EVENTS = "events", "Events API"
+    SEGMENT = "segment", "Segment"
+
+
+# Rejections kept per request: enough to diagnose, bounded whatever the batch size.
+INGESTION_SAMPLE = 20
+
+
+class IngestionLog(TenantScopedModel):
+    """One row per ingestion request the tenant can be told about, written by
+    a plain INSERT in the request's own transaction: append-only, so
+    concurrent requests of one key never wait on a shared counter row.
+    Rate-limited (429) requests are counted in Redis instead, and a bad key
+    (401) has no tenant to be logged under."""
+
+    api_key = models.ForeignKey(
+        "tenancy.ApiKey", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    source = models.CharField(max_length=10, choices=IngestionSource.choices)
+    received_at = models.DateTimeField(default=timezone.now)
+    status = models.PositiveSmallIntegerField()
+    accepted = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    # The first INGESTION_SAMPLE rejected events as {index, reason}.
+    errors = models.JSONField(default=list, blank=True)
+    # Why a whole request was refused (400, 403, 413).
+    detail = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["tenant", "received_at"], name="ingestion_log_recent"),
+            # "Last errors" reads only failed requests; most requests are clean.
+            models.Index(
+                fields=["tenant", "-received_at"],
+                name="ingestion_log_errors",
+                condition=models.Q(status__gte=400) | models.Q(rejected__gt=0),
+            ),
+        ]
+
+    @property
+    def has_errors(self) -> bool:
+        return self.status >= 400 or self.rejected > 0

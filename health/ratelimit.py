@@ -28,6 +28,13 @@ class Verdict:
 
 
 @cache
+def redis_client() -> redis.Redis:
+    """A client for other best-effort counters (the ingestion log's 429s), with
+    the same short timeout: the request path must not wait on Redis."""
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.5)
+
+
+@cache
 def _script():
     client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.5)
     return client.register_script(_SCRIPT)

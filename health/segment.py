@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from csplatform.tenancy.context import current_tenant_id
-from health.services import BatchResult, usage_batch_record
+from health.services import BatchResult, usage_attach_users, usage_batch_record
 from lifecycle.models import Account
 from lifecycle.services import account_update, account_upsert
 
@@ -93,6 +93,9 @@ def segment_messages_record(*, messages: list) -> BatchResult:
                     END_USERS_SQL,
                     {"tenant": current_tenant_id(), "rows": json.dumps(list(users.values()))},
                 )
+            grouped = [u for u, row in users.items() if row.get("account_external_id")]
+            if grouped:  # their earlier account-less tracks now have an account
+                usage_attach_users(user_ids=grouped)
         if tracks:
             _record_tracks(tracks, result)
     return result
@@ -126,13 +129,11 @@ def _record_tracks(tracks: list[tuple[int, dict]], result: BatchResult) -> None:
             known = dict(cursor.fetchall())
     events, origin = [], []
     for index, message in tracks:
+        # Without a group yet the event is kept and placed when one arrives.
         account = _context_group(message) or known.get(_user(message), "")
-        if not account:
+        if not account and not _user(message):
             result.rejected.append(
-                {
-                    "index": index,
-                    "reason": "no account: send group for this user, or context.groupId",
-                }
+                {"index": index, "reason": "no account: send a userId or context.groupId"}
             )
             continue
         origin.append(index)
@@ -146,10 +147,9 @@ def _record_tracks(tracks: list[tuple[int, dict]], result: BatchResult) -> None:
                 "message_id": message.get("messageId"),
             }
         )
-    stored = usage_batch_record(events=events)
+    stored = usage_batch_record(events=events, account_required=False)
     result.accepted += stored.accepted
     result.duplicates += stored.duplicates
-    result.account_ids = stored.account_ids
     for rejected in stored.rejected:
         result.rejected.append({"index": origin[rejected["index"]], "reason": rejected["reason"]})
     result.rejected.sort(key=lambda r: r["index"])

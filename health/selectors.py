@@ -4,18 +4,25 @@ never from raw events."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from django.db.models import Count, Max, Sum
+import redis
+from django.db.models import Count, Max, Q, Sum
+from django.db.models.functions import TruncHour
 from django.utils import timezone
 
+from csplatform.tenancy.context import current_tenant_id
+from csplatform.tenancy.models import ApiKey
 from health.models import (
     EventName,
     Feature,
+    IngestionLog,
     UsageDailyAccount,
     UsageDailyAccountUser,
     UsageDailyEvent,
 )
+from health.ratelimit import redis_client
+from health.services import rate_limited_redis_key
 from lifecycle.models import Account, Contract, ContractStatus
 
 UTILIZATION_DAYS = 30
@@ -94,6 +101,130 @@ def usage_summary(account: Account, *, days: int = 90) -> dict:
             "percent": utilization.percent,
         },
     }
+
+
+# --- Ingestion log: accepted and rejected per key per hour, last errors ---
+# Imported here rather than at the top, to keep this section self-contained.
+
+INGESTION_HOURS = 24
+INGESTION_COUNTS = (
+    "requests",
+    "accepted",
+    "duplicates",
+    "rejected_events",
+    "rejected_requests",
+    "rate_limited",
+)
+NO_KEY_LABEL = "Signed-in users and deleted keys"
+
+
+def _zero() -> dict:
+    return dict.fromkeys(INGESTION_COUNTS, 0)
+
+
+def _rate_limited_by_hour(hours: list[datetime]) -> dict[tuple[int | None, datetime], int] | None:
+    """429s per (key id, hour) from Redis in one round trip; None when Redis
+    cannot answer (the page says so rather than showing zeros as fact)."""
+    tenant_id = current_tenant_id()
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        for hour in hours:
+            pipe.hgetall(rate_limited_redis_key(tenant_id, hour))
+        answers = pipe.execute()
+    except redis.RedisError:
+        return None
+    counts = {}
+    for hour, fields in zip(hours, answers, strict=True):
+        for key_id, n in fields.items():
+            counts[(int(key_id) or None, hour)] = int(n)
+    return counts
+
+
+def ingestion_summary(*, now: datetime | None = None) -> dict:
+    """The last 24 hours of ingestion per API key per hour (UTC), with totals
+    per key. Two SQL queries (one GROUP BY over the log, one for key names)
+    and one Redis round trip, however many requests were logged."""
+    now = now or timezone.now()
+    current_hour = now.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+    hours = [current_hour - timedelta(hours=n) for n in range(INGESTION_HOURS)]
+    since = hours[-1]
+    rows = (
+        IngestionLog.objects.filter(received_at__gte=since)
+        .annotate(hour=TruncHour("received_at", tzinfo=UTC))
+        .values("api_key_id", "hour")
+        .annotate(
+            requests=Count("id"),
+            accepted=Sum("accepted"),
+            duplicates=Sum("duplicates"),
+            rejected_events=Sum("rejected"),
+            rejected_requests=Count("id", filter=Q(status__gte=400)),
+        )
+        .order_by()  # the model's ordering would join the GROUP BY
+    )
+    cells: dict[tuple[int | None, datetime], dict] = {}
+    for row in rows:
+        cell = cells.setdefault((row["api_key_id"], row["hour"]), _zero())
+        for count in INGESTION_COUNTS[:-1]:
+            cell[count] = row[count] or 0
+    rate_limited = _rate_limited_by_hour(hours)
+    for (key_id, hour), n in (rate_limited or {}).items():
+        cells.setdefault((key_id, hour), _zero())["rate_limited"] = n
+
+    names = {
+        pk: (name, prefix)
+        for pk, name, prefix in ApiKey.objects.order_by().values_list("id", "name", "prefix")
+    }
+    keys: dict[int | None, dict] = {}
+    for (key_id, hour), cell in cells.items():
+        # A key deleted since (SET_NULL leaves None) or a 429 of a key of
+        # which only Redis knows: shown without a name rather than dropped.
+        name, prefix = names.get(key_id, (NO_KEY_LABEL, ""))
+        key = keys.setdefault(
+            key_id,
+            {"api_key_id": key_id, "name": name, "prefix": prefix, "hours": [], "totals": _zero()},
+        )
+        key["hours"].append({"hour": hour, **cell})
+        for count in INGESTION_COUNTS:
+            key["totals"][count] += cell[count]
+    for key in keys.values():
+        key["hours"].sort(key=lambda h: h["hour"], reverse=True)
+    return {
+        "since": since,
+        "until": current_hour + timedelta(hours=1),
+        "rate_limited_available": rate_limited is not None,
+        "keys": sorted(keys.values(), key=lambda k: (k["api_key_id"] is None, k["name"].lower())),
+    }
+
+
+def ingestion_errors():
+    """Requests with a rejection, newest first (the partial index serves this)."""
+    return (
+        IngestionLog.objects.filter(Q(status__gte=400) | Q(rejected__gt=0))
+        .select_related("api_key")
+        .order_by("-received_at", "-id")
+    )
+
+
+def ingestion_recent_errors(*, limit: int = 50) -> list[dict]:
+    """The last `limit` rejections, one entry per rejected event (its index
+    and reason) or per refused request (its reason), newest first. One query:
+    at most `limit` log rows can be needed."""
+    entries: list[dict] = []
+    for log in ingestion_errors()[:limit]:
+        base = {"log": log, "received_at": log.received_at, "status": log.status}
+        if log.status >= 400 or not log.errors:
+            entries.append({**base, "index": None, "reason": log.detail})
+        else:
+            entries.extend({**base, **error} for error in log.errors)
+            if log.rejected > len(log.errors):  # only a sample is kept per request
+                more = log.rejected - len(log.errors)
+                entries.append({**base, "index": None, "reason": f"and {more} more rejected"})
+        if len(entries) >= limit:
+            break
+    return entries[:limit]
+
+
+# --- The account page's usage panel and the feature catalogue ---
 
 
 @dataclass(frozen=True)

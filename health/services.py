@@ -4,11 +4,13 @@ statement. Never a serializer or an ORM save per event."""
 from __future__ import annotations
 
 import json
+import logging
 import uuid
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+import kombu.exceptions
+import redis
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -18,10 +20,19 @@ from django.utils.dateparse import parse_datetime
 from csplatform.events.services import events_record_many
 from csplatform.tenancy.context import current_tenant_id, tenant_context
 from csplatform.tenancy.models import Tenant
-from health.models import Feature, UsageMessage
-from health.sql import ATTACH_SQL, INGEST_SQL
+from health.models import INGESTION_SAMPLE, Feature, IngestionLog, UsageMessage, UsagePending
+from health.ratelimit import redis_client
+from health.sql import ATTACH_SQL, FOLD_SQL, INGEST_SQL, USER_ATTACH_SQL
+
+logger = logging.getLogger(__name__)
 
 MAX_NAME = 200
+FOLD_DEBOUNCE_SECONDS = 10
+_FOLD_FLAG = "usage-fold-scheduled"
+
+
+def _fold_flag(tenant_id: int) -> str:
+    return f"{settings.CACHES['default']['KEY_PREFIX']}:{_FOLD_FLAG}:{tenant_id}"
 
 
 @dataclass
@@ -29,7 +40,6 @@ class BatchResult:
     accepted: int = 0
     duplicates: int = 0
     rejected: list[dict] = field(default_factory=list)
-    account_ids: set[int] = field(default_factory=set)
 
     def as_dict(self) -> dict:
         return {
@@ -71,19 +81,18 @@ def _timestamp(raw: dict, now: datetime) -> datetime:
     return parsed
 
 
-def clean_event(raw: object, now: datetime) -> dict:
-    """One event as stored, or ValueError with the reason."""
+def clean_event(raw: object, now: datetime, *, account_required: bool = True) -> dict:
+    """One event as stored, or ValueError with the reason. NUL characters
+    inside properties are caught batch-wide by `_reject_nul_properties`."""
     if not isinstance(raw, dict):
         raise ValueError("event must be an object")
     properties = raw.get("properties") or {}
     if not isinstance(properties, dict):
         raise ValueError("properties must be an object")
-    if "\\u0000" in json.dumps(properties):
-        raise ValueError("properties contain a NUL character")
     return {
         "message_id": _text(raw, "message_id", required=False, limit=MAX_NAME)
         or f"csp-{uuid.uuid4()}",
-        "account_external_id": _text(raw, "account_id", required=True, limit=100),
+        "account_external_id": _text(raw, "account_id", required=account_required, limit=100),
         "user_id": _text(raw, "user_id", required=False, limit=MAX_NAME),
         "event": _text(raw, "event", required=True, limit=MAX_NAME),
         "occurred_at": _timestamp(raw, now).isoformat(),
@@ -91,15 +100,40 @@ def clean_event(raw: object, now: datetime) -> dict:
     }
 
 
-def usage_batch_record(*, events: list) -> BatchResult:
-    """Store the valid events of a batch once each; report the others by index."""
+def _reject_nul_properties(rows: list[dict], indexes: list[int], result: BatchResult) -> str:
+    """The batch as JSON for the ingest statement. PostgreSQL's jsonb refuses
+    \\u0000, so one search of the whole payload finds such events; only then
+    are they looked for one by one and rejected."""
+    payload = json.dumps(rows)
+    if "\\u0000" not in payload:
+        return payload
+    keep = []
+    for index, row in zip(indexes, rows, strict=True):
+        if "\\u0000" in json.dumps(row["properties"]):
+            result.rejected.append({"index": index, "reason": "properties contain a NUL character"})
+        else:
+            keep.append(row)
+    result.rejected.sort(key=lambda r: r["index"])
+    rows[:] = keep
+    return json.dumps(rows)
+
+
+def usage_batch_record(*, events: list, account_required: bool = True) -> BatchResult:
+    """Store the valid events of a batch once each; report the others by index.
+
+    One statement stores them and queues them for the daily rollups; the fold
+    that counts them is scheduled once this transaction commits. Without
+    `account_required` (Segment tracks of a user not yet in a group) an event
+    may come without an account; `usage_attach_users` places it later.
+    """
     now = timezone.now()
     result = BatchResult()
     rows: list[dict] = []
+    indexes: list[int] = []
     seen: set[str] = set()
     for index, raw in enumerate(events):
         try:
-            row = clean_event(raw, now)
+            row = clean_event(raw, now, account_required=account_required)
         except ValueError as exc:
             result.rejected.append({"index": index, "reason": str(exc)})
             continue
@@ -108,21 +142,94 @@ def usage_batch_record(*, events: list) -> BatchResult:
             continue
         seen.add(row["message_id"])
         rows.append(row)
+        indexes.append(index)
+    payload = _reject_nul_properties(rows, indexes, result)
     if not rows:
         return result
+    tenant_id = current_tenant_id()
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(INGEST_SQL, {"rows": json.dumps(rows), "tenant": current_tenant_id()})
-        stored = cursor.fetchall()
-    result.accepted = len(stored)
-    result.duplicates += len(rows) - len(stored)
-    per_account = Counter(account_id for (account_id,) in stored if account_id)
-    result.account_ids = set(per_account)
-    # One usage_recorded per account per batch, not one per event.
-    events_record_many(
-        kind="usage_recorded",
-        items=[(account_id, {"events": n}) for account_id, n in sorted(per_account.items())],
-    )
+        cursor.execute(INGEST_SQL, {"rows": payload, "tenant": tenant_id})
+        stored, attached = cursor.fetchone()
+        if attached:
+            _fold_on_commit(tenant_id)
+    result.accepted = stored
+    result.duplicates += len(rows) - stored
     return result
+
+
+def _fold_on_commit(tenant_id: int) -> None:
+    transaction.on_commit(lambda: usage_fold_schedule(tenant_id=tenant_id), robust=True)
+
+
+def usage_attach_users(*, user_ids: list[str] | None) -> int:
+    """Move account-less events of these users (None: of every user) to the
+    account their group names, and queue them for the rollups."""
+    tenant_id = current_tenant_id()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(USER_ATTACH_SQL, {"tenant": tenant_id, "users": user_ids})
+        moved = cursor.fetchone()[0]
+        if moved:
+            _fold_on_commit(tenant_id)
+    return moved
+
+
+def usage_fold_schedule(*, tenant_id: int) -> bool:
+    """Ask a worker to fold the tenant's queued usage into the rollups, at most
+    once per FOLD_DEBOUNCE_SECONDS however many batches arrive (the flag is
+    cleared when the fold starts, so a batch committed after that schedules
+    another). Best effort: if Redis is down, the beat sweep folds instead."""
+    from health.tasks import fold_usage_rollups
+
+    try:
+        if not redis_client().set(_fold_flag(tenant_id), 1, nx=True, ex=FOLD_DEBOUNCE_SECONDS):
+            return False
+        fold_usage_rollups.delay(tenant_id)
+    except (redis.RedisError, kombu.exceptions.OperationalError):
+        logger.warning("could not schedule the usage fold; the sweep will", exc_info=True)
+        return False
+    return True
+
+
+def usage_fold_flag_clear(*, tenant_id: int) -> None:
+    try:
+        redis_client().delete(_fold_flag(tenant_id))
+    except redis.RedisError:
+        logger.warning("could not clear the usage fold flag", exc_info=True)
+
+
+def usage_rollups_fold(*, tenant: Tenant, chunk: int = 200, max_chunks: int = 1000) -> int:
+    """Count the tenant's queued batches into the daily rollups, oldest first,
+    and emit one `usage_recorded` per account per fold (not one per event or
+    per batch). Each chunk is one transaction: the queue rows are deleted as
+    they are counted, so a retried or concurrent fold counts nothing twice.
+    Returns the number of batches folded."""
+    folded = 0
+    for _ in range(max_chunks):
+        with tenant_context(tenant), connection.cursor() as cursor:
+            cursor.execute(FOLD_SQL, {"tenant": tenant.pk, "limit": chunk})
+            rows = cursor.fetchall()
+            batches = next(n for account_id, n in rows if account_id is None)
+            per_account = [(a, {"events": n}) for a, n in rows if a is not None and n]
+            events_record_many(kind="usage_recorded", items=per_account)
+        folded += batches
+        if batches < chunk:
+            return folded
+    return folded
+
+
+def usage_rollups_fold_all() -> int:
+    """The beat sweep's catch-up: fold every tenant's queue (a lost schedule,
+    Redis down, a worker restart). Crosses tenants deliberately, one tenant
+    context at a time, as row-level security requires."""
+    folded = 0
+    for tenant in Tenant.objects.all().iterator():  # cross-tenant by design
+        with tenant_context(tenant):
+            # Also places tracks whose user was grouped by a racing request.
+            usage_attach_users(user_ids=None)
+            pending = UsagePending.objects.exists()
+        if pending:
+            folded += usage_rollups_fold(tenant=tenant)
+    return folded
 
 
 def usage_attach(*, account_id: int, external_id: str) -> int:
@@ -176,4 +283,71 @@ def usage_messages_prune(*, older_than: timedelta) -> int:
     for tenant in Tenant.objects.all().iterator():  # cross-tenant by design
         with tenant_context(tenant):
             removed += UsageMessage.objects.filter(created_at__lt=cutoff).delete()[0]
+    return removed
+
+
+# --- Ingestion log: what each ingestion request got, for the tenant to see ---
+RATE_LIMITED_TTL_SECONDS = 48 * 3600
+
+
+def rate_limited_redis_key(tenant_id: int, hour: datetime) -> str:
+    """One Redis hash per tenant per UTC hour; fields are API key ids ("0": a
+    signed-in session)."""
+    prefix = settings.CACHES["default"]["KEY_PREFIX"]
+    return f"{prefix}:rl:ingest429:{tenant_id}:{hour.astimezone(UTC):%Y%m%d%H}"
+
+
+def _rate_limited_count(*, api_key_id: int | None) -> None:
+    """A flood must not write to PostgreSQL: count it in Redis, best effort."""
+    key = rate_limited_redis_key(current_tenant_id(), timezone.now())
+    try:
+        pipe = redis_client().pipeline(transaction=True)
+        pipe.hincrby(key, str(api_key_id or 0), 1)
+        pipe.expire(key, RATE_LIMITED_TTL_SECONDS)
+        pipe.execute()
+    except redis.RedisError:
+        pass  # a lost count is better than a slower or failed answer
+
+
+def ingestion_request_record(
+    *,
+    api_key_id: int | None,
+    source: str,
+    status: int,
+    result: BatchResult | dict | None = None,
+    detail: str = "",
+) -> IngestionLog | None:
+    """Log one ingestion request of the tenant in context: a single INSERT in
+    the request's transaction, never an update of a shared counter row.
+    429s go to a Redis counter instead; nothing else is read or written."""
+    if status == 429:
+        _rate_limited_count(api_key_id=api_key_id)
+        return None
+    if isinstance(result, BatchResult):
+        result = result.as_dict()
+    result = result or {}
+    rejected = result.get("rejected") or []
+    return IngestionLog.objects.create(
+        api_key_id=api_key_id,
+        source=source,
+        status=status,
+        accepted=result.get("accepted") or 0,
+        duplicates=result.get("duplicates") or 0,
+        rejected=len(rejected),
+        errors=[
+            {"index": r.get("index"), "reason": str(r.get("reason", ""))[:300]}
+            for r in rejected[:INGESTION_SAMPLE]
+        ],
+        detail=str(detail)[:500],
+    )
+
+
+def ingestion_log_prune(*, older_than: timedelta) -> int:
+    """Drop ingestion log rows past CSP_INGESTION_LOG_DAYS, tenant by tenant
+    as row-level security requires."""
+    cutoff = timezone.now() - older_than
+    removed = 0
+    for tenant in Tenant.objects.all().iterator():  # cross-tenant by design
+        with tenant_context(tenant):
+            removed += IngestionLog.objects.filter(received_at__lt=cutoff).delete()[0]
     return removed

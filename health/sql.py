@@ -1,12 +1,18 @@
-"""Set-based SQL of the usage hot path. One statement per batch stores the
-fresh events and folds them into the daily rollups; attaching early events
-reuses the same rollup CTEs."""
+"""Set-based SQL of the usage hot path.
 
-# Rows are upserted in key order so that concurrent batches take their row
-# locks in the same order and do not deadlock one another.
-# Folds `changed` (account_id, event, user_id, day) into the rollups. The
-# *_user tables remember who was already counted, so distinct users stay
-# exact under increments and under racing batches.
+The request path runs one statement per batch: dedupe, store the raw events,
+list new event names, and queue the batch for the rollups (one row, arrays
+grouped by account x event x user x day). The fold, run by a worker right
+after commit, drains that queue into the daily rollups. Keeping the rollup
+upserts out of the request path is what lets ingestion keep up with bulk
+loads; the queue row is written in the same transaction as the events, so
+the rollups can lag by seconds but can never miss or double-count an event.
+"""
+
+# Rows are upserted in key order so that concurrent folds take their row
+# locks in the same order and do not deadlock one another. `changed` is
+# (account_id, event, user_id, day, n); the *_user tables remember who was
+# already counted, so distinct users stay exact under increments and races.
 ROLLUP_CTES = """
 attached AS (SELECT * FROM changed WHERE account_id IS NOT NULL),
 new_event_users AS (
@@ -31,7 +37,7 @@ event_rollup AS (
     INSERT INTO health_usagedailyevent
         (tenant_id, account_id, event, day, events, users, created_at, updated_at)
     SELECT %(tenant)s, a.account_id, a.event, a.day, a.n, coalesce(u.n, 0), now(), now()
-    FROM (SELECT account_id, event, day, count(*) AS n FROM attached GROUP BY 1, 2, 3) a
+    FROM (SELECT account_id, event, day, sum(n) AS n FROM attached GROUP BY 1, 2, 3) a
     LEFT JOIN (SELECT account_id, event, day, count(*) AS n FROM new_event_users GROUP BY 1, 2, 3) u
         USING (account_id, event, day)
     ORDER BY 2, 3, 4
@@ -44,7 +50,7 @@ account_rollup AS (
     INSERT INTO health_usagedailyaccount
         (tenant_id, account_id, day, events, active_users, created_at, updated_at)
     SELECT %(tenant)s, a.account_id, a.day, a.n, coalesce(u.n, 0), now(), now()
-    FROM (SELECT account_id, day, count(*) AS n FROM attached GROUP BY 1, 2) a
+    FROM (SELECT account_id, day, sum(n) AS n FROM attached GROUP BY 1, 2) a
     LEFT JOIN (SELECT account_id, day, count(*) AS n FROM new_account_users GROUP BY 1, 2) u
         USING (account_id, day)
     ORDER BY 2, 3
@@ -53,11 +59,26 @@ account_rollup AS (
         active_users = health_usagedailyaccount.active_users + EXCLUDED.active_users,
         updated_at = now()
 )
-SELECT account_id FROM changed
+"""
+
+# Queues the attached rows of `stored` (account_id, event, user_id, day) for
+# the fold: one row per statement, grouped by account x event x user x day.
+QUEUE_CTES = """
+grouped AS (
+    SELECT account_id, event, user_id, day, count(*) AS n
+    FROM stored WHERE account_id IS NOT NULL GROUP BY 1, 2, 3, 4
+), queued AS (
+    INSERT INTO health_usagepending
+        (tenant_id, account_ids, events, user_ids, days, counts, created_at, updated_at)
+    SELECT %(tenant)s, array_agg(account_id), array_agg(event), array_agg(user_id),
+           array_agg(day), array_agg(n), now(), now()
+    FROM grouped HAVING count(*) > 0
+)
 """
 
 # Dedupe first (the unique index serialises racing retries), then insert only
 # the fresh events, attached to their account when it already exists.
+# Data-modifying CTEs always run to completion, read or not.
 INGEST_SQL = (
     """
 WITH input AS (
@@ -69,7 +90,12 @@ WITH input AS (
     SELECT %(tenant)s, message_id, now(), now() FROM input
     ON CONFLICT (tenant_id, message_id) DO NOTHING
     RETURNING message_id
-), changed AS (
+), known AS (
+    -- One lookup per distinct account in the batch, not one per event.
+    SELECT id, external_id FROM lifecycle_account
+    WHERE tenant_id = %(tenant)s
+      AND external_id IN (SELECT DISTINCT account_external_id FROM input)
+), stored AS (
     INSERT INTO health_usageevent (
         tenant_id, account_id, account_external_id, user_id, event, occurred_at,
         properties, message_id)
@@ -77,28 +103,89 @@ WITH input AS (
            i.properties, i.message_id
     FROM input i
     JOIN fresh f USING (message_id)
-    LEFT JOIN lifecycle_account a
-           ON a.tenant_id = %(tenant)s AND a.external_id = i.account_external_id
+    LEFT JOIN known a ON a.external_id = i.account_external_id
     RETURNING account_id, event, user_id, (occurred_at AT TIME ZONE 'UTC')::date AS day
 ), catalogued AS (
     -- The feature catalogue lists every event name seen; DO NOTHING, so hot
     -- names are never row-locked by every batch.
     INSERT INTO health_eventname (tenant_id, name, display_name, created_at, updated_at)
-    SELECT DISTINCT %(tenant)s, event, '', now(), now() FROM changed ORDER BY 2
+    SELECT DISTINCT %(tenant)s, event, '', now(), now() FROM stored ORDER BY 2
     ON CONFLICT (tenant_id, name) DO NOTHING
 ),
 """
-    + ROLLUP_CTES
+    + QUEUE_CTES
+    + """
+SELECT count(*), count(account_id) FROM stored
+"""
 )
 
+# Takes the oldest queued batches of the tenant (SKIP LOCKED: concurrent
+# folds split the queue instead of waiting), deletes them and counts them in
+# the same transaction. Accounts deleted since are skipped.
+FOLD_SQL = (
+    """
+WITH batches AS (
+    DELETE FROM health_usagepending WHERE id IN (
+        SELECT id FROM health_usagepending WHERE tenant_id = %(tenant)s
+        ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+    RETURNING account_ids, events, user_ids, days, counts
+), changed AS (
+    SELECT u.account_id, u.event, u.user_id, u.day, u.n
+    FROM batches b,
+         unnest(b.account_ids, b.events, b.user_ids, b.days, b.counts)
+             AS u(account_id, event, user_id, day, n)
+    WHERE EXISTS (SELECT 1 FROM lifecycle_account a WHERE a.id = u.account_id)
+),
+"""
+    + ROLLUP_CTES
+    + """
+-- Per account: events counted; the row with a NULL account: batches taken.
+SELECT account_id, sum(n)::int FROM changed GROUP BY 1
+UNION ALL SELECT NULL, count(*)::int FROM batches
+"""
+)
+
+# Events that arrived before their account are attached and counted at once
+# (this runs in a worker, off the request path).
 ATTACH_SQL = (
     """
 WITH changed AS (
     UPDATE health_usageevent SET account_id = %(account)s, updated_at = now()
     WHERE tenant_id = %(tenant)s AND account_external_id = %(external_id)s
       AND account_id IS NULL
-    RETURNING account_id, event, user_id, (occurred_at AT TIME ZONE 'UTC')::date AS day
+    RETURNING account_id, event, user_id, (occurred_at AT TIME ZONE 'UTC')::date AS day, 1 AS n
 ),
 """
     + ROLLUP_CTES
+    + """
+SELECT account_id FROM changed
+"""
+)
+
+# Segment tracks sent before their user was put in a group are kept without
+# an account; once the user's group is known they move to that account and
+# are queued for the rollups. `users` NULL means every such user.
+USER_ATTACH_SQL = (
+    """
+WITH linked AS (
+    SELECT eu.user_id, eu.account_external_id, a.id AS account_id
+    FROM health_enduser eu
+    JOIN lifecycle_account a
+      ON a.tenant_id = eu.tenant_id AND a.external_id = eu.account_external_id
+    WHERE eu.tenant_id = %(tenant)s AND eu.account_external_id <> ''
+      AND (%(users)s::text[] IS NULL OR eu.user_id = ANY(%(users)s::text[]))
+), stored AS (
+    UPDATE health_usageevent e
+    SET account_id = l.account_id, account_external_id = l.account_external_id,
+        updated_at = now()
+    FROM linked l
+    WHERE e.tenant_id = %(tenant)s AND e.account_id IS NULL AND e.account_external_id = ''
+      AND e.user_id = l.user_id
+    RETURNING e.account_id, e.event, e.user_id, (e.occurred_at AT TIME ZONE 'UTC')::date AS day
+),
+"""
+    + QUEUE_CTES
+    + """
+SELECT count(*) FROM stored
+"""
 )

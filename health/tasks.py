@@ -1,6 +1,20 @@
-from celery import shared_task
+"""health's background work: tasks take ids, set the tenant, call one
+service, and are safe to run twice."""
 
-from health.services import usage_partitions_ensure
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+
+from csplatform.tenancy.models import Tenant
+from health.services import (
+    ingestion_log_prune,
+    usage_fold_flag_clear,
+    usage_messages_prune,
+    usage_partitions_ensure,
+    usage_rollups_fold,
+    usage_rollups_fold_all,
+)
 
 
 @shared_task
@@ -10,10 +24,20 @@ def ensure_usage_partitions() -> int:
 
 @shared_task
 def prune_usage_message_ids() -> int:
-    from datetime import timedelta
+    removed = usage_messages_prune(older_than=timedelta(days=settings.USAGE_DEDUPE_DAYS))
+    # The ingestion log rides on the same hourly sweep rather than a beat entry of its own.
+    return removed + ingestion_log_prune(older_than=timedelta(days=settings.INGESTION_LOG_DAYS))
 
-    from django.conf import settings
 
-    from health.services import usage_messages_prune
+@shared_task(ignore_result=True)
+def fold_usage_rollups(tenant_id: int) -> int:
+    # Cleared before folding: a batch that commits from now on schedules the
+    # next fold, and one that committed before is seen by this one.
+    usage_fold_flag_clear(tenant_id=tenant_id)
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    return usage_rollups_fold(tenant=tenant) if tenant else 0
 
-    return usage_messages_prune(older_than=timedelta(days=settings.USAGE_DEDUPE_DAYS))
+
+@shared_task(ignore_result=True)
+def fold_all_usage_rollups() -> int:
+    return usage_rollups_fold_all()

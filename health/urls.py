@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from health.views import account_usage, catalogue
+from health.views import account_usage, catalogue, ingestion
 
 urlpatterns = [
     path("accounts/<int:pk>/", account_usage.account_usage, name="account_usage"),
@@ -13,4 +13,5 @@ urlpatterns = [
         catalogue.event_name_edit,
         name="usage_event_name_edit",
     ),
+    path("ingestion/", ingestion.ingestion, name="usage_ingestion"),
 ]

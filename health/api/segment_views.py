@@ -18,7 +18,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from csplatform.tenancy.models import Role
+from health.api.ingestion import IngestionLogged
 from health.api.views import RawJSONParser, throttled
+from health.models import IngestionSource
 from health.segment import segment_messages_record
 
 
@@ -40,9 +42,10 @@ def _body(request) -> bytes | Response:
 
 
 @extend_schema(exclude=True)  # Segment's own spec documents these
-class SegmentView(APIView):
+class SegmentView(IngestionLogged, APIView):
     parser_classes = [RawJSONParser]
     write_role = Role.CSM
+    ingestion_source = IngestionSource.SEGMENT
     message_type: str | None = None  # None: a batch
 
     def post(self, request):

@@ -12,6 +12,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from csplatform.tenancy.models import Role
+from health.api.ingestion import IngestionLogged
+from health.models import IngestionSource
 from health.ratelimit import rate_limit_hit
 from health.services import usage_batch_record
 
@@ -57,9 +59,10 @@ def _events_of(body: object) -> list | None:
     return None
 
 
-class UsageEventIngestView(APIView):
+class UsageEventIngestView(IngestionLogged, APIView):
     parser_classes = [RawJSONParser]
     write_role = Role.CSM
+    ingestion_source = IngestionSource.EVENTS
 
     @extend_schema(
         summary="Record usage events",

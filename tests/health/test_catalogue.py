@@ -7,6 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from csplatform.tenancy.context import tenant_context
 from csplatform.tenancy.models import Role
 from health.models import EventName
+from health.services import usage_rollups_fold
 from tests import factories
 from tests.health.test_ingest import client_for, ev, post
 
@@ -59,6 +60,7 @@ def test_usage_summary_and_license_utilization(tenant, other_tenant):
         acct = factories.account(external_id="acme-1")
         factories.contract(acct, seats=10)
     post(client_for(tenant), [ev(i, event="login") for i in range(3)] + [ev(0, event="export")])
+    usage_rollups_fold(tenant=tenant)  # what the worker does right after the commit
     admin = client_for(tenant, Role.ADMIN)
     feature = admin.post("/api/v1/features/", {"name": "Access"}, format="json").json()
     with tenant_context(tenant):

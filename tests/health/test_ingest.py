@@ -229,8 +229,11 @@ def test_renaming_an_external_id_attaches_its_early_events(
     assert [e.account_id for e in stored(tenant)] == [acct.pk]
 
 
-def test_usage_recorded_is_one_event_per_account_per_batch(tenant):
+def test_usage_recorded_is_one_event_per_account_per_fold(tenant):
+    """Emitted once the rollups include the events (health re-scores from the
+    rollups), coalesced per account over every batch the fold takes."""
     from csplatform.events.models import DomainEvent
+    from health.services import usage_rollups_fold
 
     with tenant_context(tenant):
         a = factories.account(external_id="a-1")
@@ -240,12 +243,37 @@ def test_usage_recorded_is_one_event_per_account_per_batch(tenant):
     ]
     batch.append(ev(99, account_id="unknown"))
     post(client_for(tenant), batch)
+    post(client_for(tenant), [ev(50, account_id="a-1"), ev(51, account_id="a-1")])
+
+    def recorded():
+        with tenant_context(tenant):
+            return sorted(
+                (e.account_id, e.payload["events"])
+                for e in DomainEvent.objects.filter(kind="usage_recorded")
+            )
+
+    assert recorded() == []  # not before the rollups count them
+    assert usage_rollups_fold(tenant=tenant) == 2
+    assert recorded() == [(a.pk, 9), (b.pk, 3)]
+    assert usage_rollups_fold(tenant=tenant) == 0  # a second fold finds nothing
+    assert recorded() == [(a.pk, 9), (b.pk, 3)]
+
+
+def test_a_committed_batch_reaches_the_rollups_without_anyone_asking(
+    tenant, django_capture_on_commit_callbacks
+):
+    """The request schedules the fold on commit (run inline here, as tasks are
+    eager in tests; tests/health/test_fold.py runs it on a real worker)."""
+    from health.models import UsageDailyAccount, UsagePending
+
     with tenant_context(tenant):
-        recorded = {
-            e.account_id: e.payload["events"]
-            for e in DomainEvent.objects.filter(kind="usage_recorded")
-        }
-    assert recorded == {a.pk: 7, b.pk: 3}
+        acct = factories.account(external_id="acme-1")
+    with django_capture_on_commit_callbacks(execute=True):
+        post(client_for(tenant), [ev(1, user_id="u1"), ev(2, user_id="u2")])
+    with tenant_context(tenant):
+        assert not UsagePending.objects.exists()
+        day = UsageDailyAccount.objects.get(account=acct)
+    assert (day.events, day.active_users) == (2, 2)
 
 
 def test_message_ids_are_forgotten_only_after_the_retry_window(tenant, other_tenant):

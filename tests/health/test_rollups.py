@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from csplatform.tenancy.context import tenant_context
 from health.models import UsageDailyAccount, UsageDailyEvent, UsageEvent
-from health.services import usage_batch_record
+from health.services import usage_batch_record, usage_rollups_fold
 from tests import factories
 from tests.conftest import make_tenant
 
@@ -73,7 +73,10 @@ def test_rollups_match_a_recount_across_batches_and_retries(in_tenant):
     first = batch("x", ["a", "b"], ["u1", "u2", ""], [0, 1])
     usage_batch_record(events=first)
     usage_batch_record(events=first)  # a retry adds nothing
+    usage_rollups_fold(tenant=in_tenant)
     usage_batch_record(events=batch("y", ["a"], ["u2", "u3"], [0, 5]))  # u2 again, same day
+    usage_rollups_fold(tenant=in_tenant)
+    usage_rollups_fold(tenant=in_tenant)  # a second fold counts nothing twice
     per_event, per_account = rollups()
     assert (per_event, per_account) == recount()
     today = BASE.date()
@@ -106,6 +109,7 @@ def test_rollups_stay_exact_under_racing_batches():
                 usage_batch_record(
                     events=batch(f"t{n}", ["busy"], ["u1", "u2", f"only{n}"], [0, 1])
                 )
+            usage_rollups_fold(tenant=tenant)  # folds race each other too
         finally:
             connection.close()
 

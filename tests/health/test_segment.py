@@ -92,10 +92,50 @@ def send(client, path, body, **extra):
 
 
 @pytest.mark.django_db
-def test_a_track_without_a_known_account_is_reported_not_refused(tenant):
-    response = send(basic(write_key(tenant)), "/v1/track", {"userId": "nobody", "event": "x"})
+def test_a_track_before_its_users_group_is_kept_and_placed_when_the_group_arrives(tenant):
+    from health.models import UsageDailyAccount
+    from health.services import usage_rollups_fold
+
+    client = basic(write_key(tenant))
+    early = send(client, "/v1/track", {"userId": "u-early", "event": "Signed In"})
+    assert early.status_code == 200
+    assert (early.json()["accepted"], early.json()["rejected"]) == (1, [])
+    with tenant_context(tenant):
+        assert UsageEvent.objects.get().account_id is None
+
+    grouped = send(client, "/v1/group", {"userId": "u-early", "groupId": "acct-7"})
+    assert grouped.status_code == 200
+    usage_rollups_fold(tenant=tenant)
+    with tenant_context(tenant):
+        account = Account.objects.get(external_id="acct-7")
+        event = UsageEvent.objects.get()
+        assert (event.account_id, event.account_external_id) == (account.pk, "acct-7")
+        day = UsageDailyAccount.objects.get(account=account)
+        assert (day.events, day.active_users) == (1, 1)
+
+
+@pytest.mark.django_db
+def test_a_track_with_neither_user_nor_group_is_reported_not_refused(tenant):
+    response = send(basic(write_key(tenant)), "/v1/track", {"event": "x"})
     assert response.status_code == 200
     assert "no account" in response.json()["rejected"][0]["reason"]
+
+
+@pytest.mark.django_db
+def test_the_sweep_places_tracks_whose_group_raced_them(tenant):
+    """A group committed while the track's request was still open cannot see
+    the track; the beat sweep places it."""
+    from health.models import EndUser
+    from health.services import usage_rollups_fold_all
+
+    client = basic(write_key(tenant))
+    send(client, "/v1/track", {"userId": "u-race", "event": "Signed In"})
+    with tenant_context(tenant):  # as if the racing group had landed unseen
+        factories.account(external_id="acct-9")
+        EndUser.objects.create(user_id="u-race", account_external_id="acct-9")
+    usage_rollups_fold_all()
+    with tenant_context(tenant):
+        assert UsageEvent.objects.get().account_external_id == "acct-9"
 
 
 @pytest.mark.django_db

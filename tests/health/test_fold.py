@@ -1,0 +1,153 @@
+"""The rollup fold: queued with the batch, counted once by a worker right
+after commit, caught up by the beat sweep when scheduling fails."""
+
+import threading
+import time
+
+import pytest
+from django.db import connection
+
+from csplatform.celery import app as celery_app
+from csplatform.events.models import DomainEvent
+from csplatform.tenancy.context import tenant_context
+from health.models import UsageDailyAccount, UsagePending
+from health.ratelimit import redis_client
+from health.services import (
+    usage_batch_record,
+    usage_fold_flag_clear,
+    usage_fold_schedule,
+    usage_rollups_fold,
+    usage_rollups_fold_all,
+)
+from tests import factories
+from tests.conftest import make_tenant
+from tests.health.test_ingest import client_for, ev, post
+from tests.health.test_rollups import batch, recount, rollups
+
+pytestmark = pytest.mark.django_db
+
+
+def recorded_events(tenant) -> int:
+    with tenant_context(tenant):
+        return sum(e.payload["events"] for e in DomainEvent.objects.filter(kind="usage_recorded"))
+
+
+def test_only_batches_with_known_accounts_are_queued(tenant):
+    post(client_for(tenant), [ev(1, account_id="nobody-yet")])
+    with tenant_context(tenant):
+        assert not UsagePending.objects.exists()
+        factories.account(external_id="acme-1")
+    post(client_for(tenant), [ev(2), ev(3), ev(4, account_id="nobody-yet")])
+    with tenant_context(tenant):
+        queued = UsagePending.objects.get()
+    assert sorted(queued.counts) == [1, 1]  # two events of acme-1; the unknown one waits
+
+
+def test_the_sweep_folds_every_tenant_that_has_a_queue(tenant, other_tenant):
+    for t in (tenant, other_tenant):
+        with tenant_context(t):
+            factories.account(external_id="acme-1")
+        post(client_for(t), [ev(1, user_id="u1"), ev(2, user_id="u2"), ev(3, user_id="u1")])
+    assert usage_rollups_fold_all() == 2
+    for t in (tenant, other_tenant):
+        with tenant_context(t):
+            day = UsageDailyAccount.objects.get()
+            assert (day.events, day.active_users) == (3, 2)
+            assert (rollups()) == recount()
+    assert usage_rollups_fold_all() == 0
+
+
+def test_scheduling_is_debounced_per_tenant(tenant, other_tenant):
+    celery_app.conf.task_always_eager = False  # queue the task; no worker takes it here
+    try:
+        for t in (tenant, other_tenant):
+            usage_fold_flag_clear(tenant_id=t.pk)
+        assert usage_fold_schedule(tenant_id=tenant.pk) is True
+        assert usage_fold_schedule(tenant_id=tenant.pk) is False  # one is on its way
+        assert usage_fold_schedule(tenant_id=other_tenant.pk) is True
+        usage_fold_flag_clear(tenant_id=tenant.pk)  # what the fold does when it starts
+        assert usage_fold_schedule(tenant_id=tenant.pk) is True
+    finally:
+        celery_app.conf.task_always_eager = True
+        for t in (tenant, other_tenant):
+            usage_fold_flag_clear(tenant_id=t.pk)
+
+
+def test_a_batch_is_accepted_when_redis_is_down_and_the_sweep_counts_it(
+    tenant, settings, django_capture_on_commit_callbacks
+):
+    with tenant_context(tenant):
+        acct = factories.account(external_id="acme-1")
+    settings.REDIS_URL = "redis://127.0.0.1:9/0"  # nothing listens on the discard port
+    redis_client.cache_clear()
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            response = post(client_for(tenant), [ev(1), ev(2)])
+    finally:
+        redis_client.cache_clear()
+    assert response.status_code == 200 and response.json()["accepted"] == 2
+    with tenant_context(tenant):
+        assert UsagePending.objects.count() == 1
+    usage_rollups_fold_all()
+    with tenant_context(tenant):
+        assert UsageDailyAccount.objects.get(account=acct).events == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_racing_folds_count_every_batch_exactly_once():
+    tenant = make_tenant()
+    with tenant_context(tenant):
+        factories.account(external_id="busy")
+        factories.account(external_id="calm")
+    for n in range(8):
+        with tenant_context(tenant):
+            usage_batch_record(events=batch(f"b{n}", ["busy", "calm"], ["u1", f"u{n}"], [0, 1]))
+    barrier = threading.Barrier(3)
+
+    def fold():
+        try:
+            barrier.wait(timeout=10)
+            usage_rollups_fold(tenant=tenant, chunk=1)  # small chunks: they interleave
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=fold) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    with tenant_context(tenant):
+        assert not UsagePending.objects.exists()
+        assert rollups() == recount()
+    assert (
+        recorded_events(tenant) == 8 * 2 * 2 * 2 * 2
+    )  # batches x accounts x events x users x days
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_folds_a_committed_batch_into_the_rollups():
+    from celery.contrib.testing.worker import start_worker
+
+    tenant = make_tenant()
+    with tenant_context(tenant):
+        acct = factories.account(external_id="acme-1")
+    usage_fold_flag_clear(tenant_id=tenant.pk)
+    celery_app.conf.task_always_eager = False
+    try:
+        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+            with tenant_context(tenant):  # commits here; the fold is scheduled on commit
+                usage_batch_record(events=batch("w", ["acme-1"], ["u1", "u2", "u3"], [0]))
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                with tenant_context(tenant):
+                    if UsageDailyAccount.objects.filter(account=acct).exists():
+                        break
+                time.sleep(0.1)
+    finally:
+        celery_app.conf.task_always_eager = True
+    with tenant_context(tenant):
+        day = UsageDailyAccount.objects.get(account=acct)
+        assert (day.events, day.active_users) == (6, 3)
+        assert rollups() == recount()
+        assert not UsagePending.objects.exists()
+    assert recorded_events(tenant) == 6

@@ -173,7 +173,8 @@ def main() -> int:
                 "--workers", os.environ.get("CSP_WEB_WORKERS", "2"), "--threads", "4",
                 "--access-logfile", "-", "--graceful-timeout", "10"],
         "worker": [PY, "-m", "celery", "-A", "csplatform", "worker",
-                   "-l", "info", "--concurrency", "2"],
+                   "-l", "info", "--concurrency", "2",
+                   "-Q", f"{conf.CELERY_TASK_DEFAULT_QUEUE},{conf.CELERY_FRESH_QUEUE}"],
         "beat": [PY, "-m", "celery", "-A", "csplatform", "beat",
                  "-l", "info", "--schedule", str(conf.DATA_DIR / "celerybeat-schedule")],
     }

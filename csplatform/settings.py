@@ -128,6 +128,15 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Work whose delay users see (rollups after an ingest, scores after usage)
+# gets a queue of its own, so a backlog of other tasks cannot hold it up;
+# every worker consumes both (see runall.py and docker-compose.yml).
+CELERY_FRESH_QUEUE = "csp-fresh"
+CELERY_TASK_ROUTES = {
+    "health.tasks.fold_usage_rollups": {"queue": "csp-fresh"},
+    "health.tasks.fold_all_usage_rollups": {"queue": "csp-fresh"},
+}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # Seconds between sweeps that re-dispatch domain events whose dispatch was lost.
 EVENT_SWEEP_SECONDS = int(env("CSP_EVENT_SWEEP_SECONDS", "60"))
@@ -246,4 +255,6 @@ if "pytest" in sys.modules:
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # A `make run` worker on the same Redis must never take the tests' tasks.
     CELERY_TASK_DEFAULT_QUEUE = "csp-test"
+    CELERY_FRESH_QUEUE = "csp-test-fresh"
+    CELERY_TASK_ROUTES = {name: {"queue": CELERY_FRESH_QUEUE} for name in CELERY_TASK_ROUTES}
     CACHES["default"]["KEY_PREFIX"] = "csp-test"

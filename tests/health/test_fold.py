@@ -5,6 +5,7 @@ import threading
 import time
 
 import pytest
+from django.conf import settings
 from django.db import connection
 
 from csplatform.celery import app as celery_app
@@ -134,7 +135,10 @@ def test_a_real_worker_folds_a_committed_batch_into_the_rollups():
     usage_fold_flag_clear(tenant_id=tenant.pk)
     celery_app.conf.task_always_eager = False
     try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        queues = [settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_FRESH_QUEUE]
+        with start_worker(
+            celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=queues
+        ):
             with tenant_context(tenant):  # commits here; the fold is scheduled on commit
                 usage_batch_record(events=batch("w", ["acme-1"], ["u1", "u2", "u3"], [0]))
             deadline = time.monotonic() + 30

@@ -5,6 +5,8 @@ import sys
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
+from celery.schedules import crontab
+
 from csplatform.env import PRODUCTION, env, env_bool, env_list, required
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -136,7 +138,11 @@ CELERY_FRESH_QUEUE = "csp-fresh"
 CELERY_TASK_ROUTES = {
     "health.tasks.fold_usage_rollups": {"queue": "csp-fresh"},
     "health.tasks.fold_all_usage_rollups": {"queue": "csp-fresh"},
+    "health.tasks.rescore_requested": {"queue": "csp-fresh"},
+    "health.tasks.rescore_sweep": {"queue": "csp-fresh"},
 }
+# Seconds a re-score waits so that a burst of signals for an account costs one.
+HEALTH_RESCORE_DELAY_SECONDS = int(env("CSP_HEALTH_RESCORE_DELAY_SECONDS", "5"))
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 # Seconds between sweeps that re-dispatch domain events whose dispatch was lost.
 EVENT_SWEEP_SECONDS = int(env("CSP_EVENT_SWEEP_SECONDS", "60"))
@@ -152,6 +158,14 @@ CELERY_BEAT_SCHEDULE = {
     "fold-usage-into-rollups": {
         "task": "health.tasks.fold_all_usage_rollups",
         "schedule": float(env("CSP_USAGE_FOLD_SWEEP_SECONDS", "30")),
+    },
+    "rescore-requested-health": {
+        "task": "health.tasks.rescore_sweep",
+        "schedule": 30.0,
+    },
+    "rescore-all-health-nightly": {
+        "task": "health.tasks.rescore_nightly",
+        "schedule": crontab(hour=int(env("CSP_HEALTH_NIGHTLY_HOUR", "2")), minute=0),
     },
     "create-usage-partitions-ahead": {
         "task": "health.tasks.ensure_usage_partitions",

@@ -8,6 +8,10 @@ from django.conf import settings
 
 from csplatform.tenancy.models import Tenant
 from health.services import (
+    health_rescore_all,
+    health_rescore_flag_clear,
+    health_rescore_pending,
+    health_rescore_sweep,
     ingestion_log_prune,
     usage_fold_flag_clear,
     usage_messages_prune,
@@ -41,3 +45,21 @@ def fold_usage_rollups(tenant_id: int) -> int:
 @shared_task(ignore_result=True)
 def fold_all_usage_rollups() -> int:
     return usage_rollups_fold_all()
+
+
+@shared_task(ignore_result=True)
+def rescore_requested(tenant_id: int) -> int:
+    # Cleared first, as for the fold: a request from now on schedules anew.
+    health_rescore_flag_clear(tenant_id=tenant_id)
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    return health_rescore_pending(tenant=tenant) if tenant else 0
+
+
+@shared_task(ignore_result=True)
+def rescore_sweep() -> int:
+    return health_rescore_sweep()
+
+
+@shared_task(ignore_result=True)
+def rescore_nightly() -> int:
+    return health_rescore_all()

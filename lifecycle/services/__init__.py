@@ -25,7 +25,7 @@ from lifecycle.services.stages import (
     stage_achievement_save,
     transition_method,
 )
-from lifecycle.services.timeline import note_add, timeline_record
+from lifecycle.services.timeline import note_add, timeline_record, timeline_record_many
 
 __all__ = [
     "DEFAULT_ACHIEVEMENTS",
@@ -48,5 +48,6 @@ __all__ = [
     "stage_achievement_delete",
     "stage_achievement_save",
     "timeline_record",
+    "timeline_record_many",
     "transition_method",
 ]

@@ -40,6 +40,29 @@ def timeline_record(
     )
 
 
+def timeline_record_many(*, entries: list[dict]) -> list[TimelineEntry]:
+    """Many entries in one INSERT, for writers that change many accounts at
+    once (a health re-score). Each dict: account_id, kind, title, and
+    optionally body, actor, payload, occurred_at."""
+    if not entries:
+        return []
+    now = timezone.now()
+    return TimelineEntry.objects.bulk_create(
+        [
+            TimelineEntry(
+                account_id=e["account_id"],
+                kind=e["kind"],
+                title=e["title"][:300],
+                body=e.get("body", ""),
+                actor=e.get("actor"),
+                payload=e.get("payload") or {},
+                occurred_at=e.get("occurred_at") or now,
+            )
+            for e in entries
+        ]
+    )
+
+
 @transaction.atomic
 def note_add(*, account: Account, body: str, actor: User | None) -> TimelineEntry:
     body = body.strip()

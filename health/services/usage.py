@@ -20,8 +20,9 @@ from django.utils.dateparse import parse_datetime
 from csplatform.events.services import events_record_many
 from csplatform.tenancy.context import current_tenant_id, tenant_context
 from csplatform.tenancy.models import Tenant
-from health.models import INGESTION_SAMPLE, Feature, IngestionLog, UsageMessage, UsagePending
+from health.models import Feature, UsageMessage, UsagePending
 from health.ratelimit import redis_client
+from health.services.scores import health_rescore_request
 from health.sql import ATTACH_SQL, FOLD_SQL, INGEST_SQL, USER_ATTACH_SQL
 
 logger = logging.getLogger(__name__)
@@ -211,6 +212,9 @@ def usage_rollups_fold(*, tenant: Tenant, chunk: int = 200, max_chunks: int = 10
             batches = next(n for account_id, n in rows if account_id is None)
             per_account = [(a, {"events": n}) for a, n in rows if a is not None and n]
             events_record_many(kind="usage_recorded", items=per_account)
+            # health re-scores these accounts itself, without a round trip
+            # through the event bus per account.
+            health_rescore_request(account_ids=[a for a, _ in per_account])
         folded += batches
         if batches < chunk:
             return folded
@@ -237,7 +241,10 @@ def usage_attach(*, account_id: int, external_id: str) -> int:
     params = {"account": account_id, "tenant": current_tenant_id(), "external_id": external_id}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(ATTACH_SQL, params)
-        return len(cursor.fetchall())
+        attached = len(cursor.fetchall())
+        if attached:
+            health_rescore_request(account_ids=[account_id])
+        return attached
 
 
 def usage_partitions_ensure(*, months_back: int = 1, months_ahead: int = 3) -> int:
@@ -283,71 +290,4 @@ def usage_messages_prune(*, older_than: timedelta) -> int:
     for tenant in Tenant.objects.all().iterator():  # cross-tenant by design
         with tenant_context(tenant):
             removed += UsageMessage.objects.filter(created_at__lt=cutoff).delete()[0]
-    return removed
-
-
-# --- Ingestion log: what each ingestion request got, for the tenant to see ---
-RATE_LIMITED_TTL_SECONDS = 48 * 3600
-
-
-def rate_limited_redis_key(tenant_id: int, hour: datetime) -> str:
-    """One Redis hash per tenant per UTC hour; fields are API key ids ("0": a
-    signed-in session)."""
-    prefix = settings.CACHES["default"]["KEY_PREFIX"]
-    return f"{prefix}:rl:ingest429:{tenant_id}:{hour.astimezone(UTC):%Y%m%d%H}"
-
-
-def _rate_limited_count(*, api_key_id: int | None) -> None:
-    """A flood must not write to PostgreSQL: count it in Redis, best effort."""
-    key = rate_limited_redis_key(current_tenant_id(), timezone.now())
-    try:
-        pipe = redis_client().pipeline(transaction=True)
-        pipe.hincrby(key, str(api_key_id or 0), 1)
-        pipe.expire(key, RATE_LIMITED_TTL_SECONDS)
-        pipe.execute()
-    except redis.RedisError:
-        pass  # a lost count is better than a slower or failed answer
-
-
-def ingestion_request_record(
-    *,
-    api_key_id: int | None,
-    source: str,
-    status: int,
-    result: BatchResult | dict | None = None,
-    detail: str = "",
-) -> IngestionLog | None:
-    """Log one ingestion request of the tenant in context: a single INSERT in
-    the request's transaction, never an update of a shared counter row.
-    429s go to a Redis counter instead; nothing else is read or written."""
-    if status == 429:
-        _rate_limited_count(api_key_id=api_key_id)
-        return None
-    if isinstance(result, BatchResult):
-        result = result.as_dict()
-    result = result or {}
-    rejected = result.get("rejected") or []
-    return IngestionLog.objects.create(
-        api_key_id=api_key_id,
-        source=source,
-        status=status,
-        accepted=result.get("accepted") or 0,
-        duplicates=result.get("duplicates") or 0,
-        rejected=len(rejected),
-        errors=[
-            {"index": r.get("index"), "reason": str(r.get("reason", ""))[:300]}
-            for r in rejected[:INGESTION_SAMPLE]
-        ],
-        detail=str(detail)[:500],
-    )
-
-
-def ingestion_log_prune(*, older_than: timedelta) -> int:
-    """Drop ingestion log rows past CSP_INGESTION_LOG_DAYS, tenant by tenant
-    as row-level security requires."""
-    cutoff = timezone.now() - older_than
-    removed = 0
-    for tenant in Tenant.objects.all().iterator():  # cross-tenant by design
-        with tenant_context(tenant):
-            removed += IngestionLog.objects.filter(received_at__lt=cutoff).delete()[0]
     return removed

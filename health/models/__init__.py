@@ -1,0 +1,58 @@
+"""health's models: usage signals (usage.py) and the scores judged from
+them (scores.py)."""
+
+from health.models.scores import (
+    Band,
+    CsmSentiment,
+    HealthProfile,
+    HealthScore,
+    HealthSettings,
+    HealthSnapshot,
+    Measure,
+    NpsResponse,
+    ProfileMeasure,
+    RescoreRequest,
+    SnapshotReason,
+)
+from health.models.usage import (
+    INGESTION_SAMPLE,
+    EndUser,
+    EventName,
+    Feature,
+    IngestionLog,
+    IngestionSource,
+    UsageDailyAccount,
+    UsageDailyAccountUser,
+    UsageDailyEvent,
+    UsageDailyEventUser,
+    UsageEvent,
+    UsageMessage,
+    UsagePending,
+)
+
+__all__ = [
+    "INGESTION_SAMPLE",
+    "Band",
+    "CsmSentiment",
+    "EndUser",
+    "EventName",
+    "Feature",
+    "HealthProfile",
+    "HealthScore",
+    "HealthSettings",
+    "HealthSnapshot",
+    "IngestionLog",
+    "IngestionSource",
+    "Measure",
+    "NpsResponse",
+    "ProfileMeasure",
+    "RescoreRequest",
+    "SnapshotReason",
+    "UsageDailyAccount",
+    "UsageDailyAccountUser",
+    "UsageDailyEvent",
+    "UsageDailyEventUser",
+    "UsageEvent",
+    "UsageMessage",
+    "UsagePending",
+]

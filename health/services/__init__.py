@@ -1,0 +1,68 @@
+"""Every change health makes goes through these functions; callers import
+from `health.services`, the modules below only split it by concern."""
+
+from health.services.ingestion_log import (
+    ingestion_log_prune,
+    ingestion_request_record,
+    rate_limited_redis_key,
+)
+from health.services.scores import (
+    csm_sentiment_set,
+    health_defaults_ensure,
+    health_defaults_on_tenant_created,
+    health_profile_save,
+    health_rescore,
+    health_rescore_all,
+    health_rescore_flag_clear,
+    health_rescore_pending,
+    health_rescore_request,
+    health_rescore_sweep,
+    health_snapshots_take,
+    nps_response_record,
+)
+from health.services.usage import (
+    BatchResult,
+    clean_event,
+    event_name_update,
+    feature_save,
+    usage_attach,
+    usage_attach_users,
+    usage_batch_record,
+    usage_fold_flag_clear,
+    usage_fold_schedule,
+    usage_messages_prune,
+    usage_partitions_ensure,
+    usage_rollups_fold,
+    usage_rollups_fold_all,
+)
+
+__all__ = [
+    "BatchResult",
+    "clean_event",
+    "csm_sentiment_set",
+    "event_name_update",
+    "feature_save",
+    "health_defaults_ensure",
+    "health_defaults_on_tenant_created",
+    "health_profile_save",
+    "health_rescore",
+    "health_rescore_all",
+    "health_rescore_flag_clear",
+    "health_rescore_pending",
+    "health_rescore_request",
+    "health_rescore_sweep",
+    "health_snapshots_take",
+    "ingestion_log_prune",
+    "ingestion_request_record",
+    "nps_response_record",
+    "rate_limited_redis_key",
+    "usage_attach",
+    "usage_attach_users",
+    "usage_batch_record",
+    "usage_fold_flag_clear",
+    "usage_fold_schedule",
+    "usage_messages_prune",
+    "usage_partitions_ensure",
+    "usage_rollups_fold",
+    "usage_rollups_fold_all",
+]

@@ -1,0 +1,420 @@
+"""Health scores: re-scoring (set-based, see health.scoring), the debounced
+re-score queue, early-warning events, profiles, NPS responses and CSM
+sentiment."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+import kombu.exceptions
+import redis
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.utils import timezone
+
+from csplatform.events.services import event_record, events_record_many
+from csplatform.tenancy.context import current_tenant_id, tenant_context
+from csplatform.tenancy.models import Tenant, User
+from health.models import (
+    Band,
+    CsmSentiment,
+    HealthProfile,
+    HealthScore,
+    HealthSettings,
+    HealthSnapshot,
+    Measure,
+    NpsResponse,
+    ProfileMeasure,
+    RescoreRequest,
+    SnapshotReason,
+)
+from health.ratelimit import redis_client
+from health.scoring import (
+    DEFAULT_PROFILES,
+    ESCALATION_TICKETS,
+    MEASURE_DEFAULTS,
+    SCORE_SQL,
+    SENTIMENT_DAYS,
+    SNAPSHOT_SQL,
+    profile_case,
+)
+from lifecycle.models import Account, Contact
+from lifecycle.services import timeline_record_many
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ENGAGEMENT_KINDS = ["note", "meeting_logged", "call_logged", "task_completed"]
+RESCORE_CHUNK = 5000
+_RESCORE_FLAG = "health-rescore-scheduled"
+
+
+def health_defaults_ensure() -> HealthSettings:
+    """The tenant's health settings and starting profiles, created once (on
+    tenant creation, and lazily for tenants that predate health scores)."""
+    existing = HealthSettings.objects.first()
+    if existing is not None:
+        return existing
+    with transaction.atomic():
+        health = HealthSettings.objects.create(engagement_kinds=DEFAULT_ENGAGEMENT_KINDS)
+        for spec in DEFAULT_PROFILES:
+            profile = HealthProfile.objects.create(
+                name=spec["name"],
+                stage=spec.get("stage", ""),
+                position=spec["position"],
+                is_default=spec.get("is_default", False),
+            )
+            ProfileMeasure.objects.bulk_create(
+                [
+                    ProfileMeasure(
+                        profile=profile,
+                        measure=measure,
+                        weight=weight,
+                        bad=MEASURE_DEFAULTS[measure].bad,
+                        good=MEASURE_DEFAULTS[measure].good,
+                    )
+                    for measure, weight in spec["weights"].items()
+                ]
+            )
+    return health
+
+
+def health_defaults_on_tenant_created(sender, tenant: Tenant, **kwargs) -> None:
+    with tenant_context(tenant):
+        health_defaults_ensure()
+
+
+def health_rescore(*, account_ids: list[int] | None, today: date | None = None) -> int:
+    """Score these accounts (None: every account of the tenant) in one
+    statement, then record what changed: a snapshot on every band change, and
+    for a band change or a fall of the profile's alert points within 7 days a
+    `health_changed` event and a timeline entry. Returns how many changed."""
+    health = health_defaults_ensure()
+    now = timezone.now()
+    profiles = list(HealthProfile.objects.select_related("segment"))
+    case_sql, params = profile_case(profiles)
+    params.update(
+        tenant=current_tenant_id(),
+        ids=account_ids,
+        today=today or now.date(),
+        support_event=health.support_event_name,
+        engagement_kinds=list(health.engagement_kinds),
+        nps_since=now - timedelta(days=health.nps_window_days),
+        sentiment_since=now - timedelta(days=SENTIMENT_DAYS),
+        due_days=health.outcome_due_days,
+        escalation_tickets=ESCALATION_TICKETS,
+    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(SCORE_SQL.replace("{profile_case}", case_sql), params)
+        changes = cursor.fetchall()
+        if changes:
+            _record_changes(changes, now)
+    return len(changes)
+
+
+def _record_changes(changes: list[tuple], now) -> None:
+    snapshots, events, entries, dropped = [], [], [], []
+    for account_id, first, old_score, old_band, score, band, peak, points, fell in changes:
+        if first or old_band != band:
+            snapshots.append(
+                HealthSnapshot(
+                    account_id=account_id,
+                    day=now.date(),
+                    taken_at=now,
+                    reason=SnapshotReason.BAND_CHANGE,
+                    score=score,
+                    band=band,
+                    points=points,
+                )
+            )
+        # A first score is a starting point, not news: it alerts nobody.
+        band_changed = not first and old_band != band and bool(old_band) and bool(band)
+        if not (band_changed or fell):
+            continue
+        if fell:
+            dropped.append(account_id)
+        payload = {
+            "old_score": old_score,
+            "new_score": score,
+            "old_band": old_band,
+            "new_band": band,
+            "peak_7d": peak,
+            "band_changed": band_changed,
+            "dropped": bool(fell),
+        }
+        events.append((account_id, payload))
+        entries.append(
+            {
+                "account_id": account_id,
+                "kind": "health_changed",
+                "title": _headline(payload),
+                "payload": payload,
+                "occurred_at": now,
+            }
+        )
+    HealthSnapshot.objects.bulk_create(snapshots)
+    if dropped:
+        HealthScore.objects.filter(account_id__in=dropped).update(drop_alerted_at=now)
+    timeline_record_many(entries=entries)
+    events_record_many(kind="health_changed", items=events)
+
+
+def _headline(change: dict) -> str:
+    label = dict(Band.choices)
+    if change["band_changed"]:
+        return (
+            f"Health {label[change['old_band']]} → {label[change['new_band']]} "
+            f"({change['old_score']} → {change['new_score']})"
+        )
+    fall = change["peak_7d"] - change["new_score"]
+    return f"Health fell {fall} points in 7 days (now {change['new_score']})"
+
+
+def health_snapshots_take(*, day: date | None = None) -> int:
+    """Today's snapshot of every score of the tenant (history, trend line)."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            SNAPSHOT_SQL, {"tenant": current_tenant_id(), "day": day or timezone.now().date()}
+        )
+        return cursor.rowcount
+
+
+def health_rescore_request(*, account_ids: list[int]) -> None:
+    """Mark accounts for re-scoring and make sure a worker comes soon: many
+    signals for one account within the delay cost one re-score."""
+    if not account_ids:
+        return
+    tenant_id = current_tenant_id()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO health_rescorerequest (tenant_id, account_id, created_at, updated_at) "
+            "SELECT %s, unnest(%s::bigint[]), now(), now() "
+            "ON CONFLICT (account_id) DO NOTHING",
+            [tenant_id, sorted(set(account_ids))],
+        )
+    transaction.on_commit(lambda: _rescore_schedule(tenant_id), robust=True)
+
+
+def _rescore_flag(tenant_id: int) -> str:
+    return f"{settings.CACHES['default']['KEY_PREFIX']}:{_RESCORE_FLAG}:{tenant_id}"
+
+
+def _rescore_schedule(tenant_id: int) -> bool:
+    """At most one queued re-score per tenant; best effort (the beat sweep
+    re-scores whatever is left if Redis or the broker is down)."""
+    from health.tasks import rescore_requested
+
+    try:
+        if not redis_client().set(_rescore_flag(tenant_id), 1, nx=True, ex=60):
+            return False
+        rescore_requested.apply_async((tenant_id,), countdown=settings.HEALTH_RESCORE_DELAY_SECONDS)
+    except (redis.RedisError, kombu.exceptions.OperationalError):
+        logger.warning("could not schedule a re-score; the sweep will", exc_info=True)
+        return False
+    return True
+
+
+def health_rescore_flag_clear(*, tenant_id: int) -> None:
+    try:
+        redis_client().delete(_rescore_flag(tenant_id))
+    except redis.RedisError:
+        logger.warning("could not clear the re-score flag", exc_info=True)
+
+
+def health_rescore_pending(*, tenant: Tenant) -> int:
+    """Drain the tenant's re-score requests, a chunk per transaction (taken
+    with SKIP LOCKED, so concurrent workers split them)."""
+    total = 0
+    while True:
+        with tenant_context(tenant), connection.cursor() as cursor:
+            cursor.execute(
+                "DELETE FROM health_rescorerequest WHERE id IN ("
+                " SELECT id FROM health_rescorerequest WHERE tenant_id = %s"
+                " ORDER BY id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING account_id",
+                [tenant.pk, RESCORE_CHUNK],
+            )
+            ids = [row[0] for row in cursor.fetchall()]
+            if ids:
+                health_rescore(account_ids=ids)
+        total += len(ids)
+        if len(ids) < RESCORE_CHUNK:
+            return total
+
+
+def health_rescore_all(*, snapshot: bool = True) -> int:
+    """The nightly job: re-score every account of every tenant (one statement
+    per tenant) and take the day's snapshots. Crosses tenants deliberately,
+    one tenant context at a time."""
+    changed = 0
+    for tenant in Tenant.objects.all().iterator():  # cross-tenant by design
+        with tenant_context(tenant):
+            changed += health_rescore(account_ids=None)
+            if snapshot:
+                health_snapshots_take()
+    return changed
+
+
+def health_rescore_sweep() -> int:
+    """Catch-up for lost schedules: re-score every tenant's pending requests."""
+    done = 0
+    for tenant in Tenant.objects.all().iterator():  # cross-tenant by design
+        with tenant_context(tenant):
+            pending = RescoreRequest.objects.exists()
+        if pending:
+            done += health_rescore_pending(tenant=tenant)
+    return done
+
+
+@transaction.atomic
+def health_profile_save(
+    *,
+    profile: HealthProfile | None = None,
+    name: str,
+    measures: dict[str, dict],
+    segment=None,
+    stage: str = "",
+    position: int = 100,
+    is_default: bool = False,
+    red_below: int = 40,
+    green_from: int = 70,
+    drop_alert_points: int = 15,
+) -> HealthProfile:
+    """Create or edit a profile with its measures ({measure: {weight, bad,
+    good}}), then re-score every account of the tenant: an edit can move
+    accounts between profiles as well as change their scores."""
+    errors: dict[str, list[str]] = {}
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = ["A profile needs a name."]
+    elif HealthProfile.objects.filter(name=name).exclude(pk=getattr(profile, "pk", None)).exists():
+        errors["name"] = ["A profile with this name already exists."]
+    if not 0 <= red_below <= green_from <= 100:
+        errors["green_from"] = ["Bands need 0 ≤ red below ≤ green from ≤ 100."]
+    if not measures:
+        errors["measures"] = ["Choose at least one measure."]
+    for key, spec in measures.items():
+        if key not in Measure.values:
+            errors.setdefault("measures", []).append(f"Unknown measure {key!r}.")
+        elif spec.get("bad") == spec.get("good"):
+            errors.setdefault("measures", []).append(f"{key}: bad and good must differ.")
+        elif not 0 < int(spec.get("weight", 0)) <= 100:
+            errors.setdefault("measures", []).append(f"{key}: weight must be 1 to 100.")
+    if is_default and stage:
+        errors["stage"] = ["The default profile applies to every stage."]
+    if errors:
+        raise ValidationError(errors)
+    profile = profile or HealthProfile()
+    if is_default:
+        HealthProfile.objects.exclude(pk=profile.pk).filter(is_default=True).update(
+            is_default=False
+        )
+    for attr, value in {
+        "name": name,
+        "segment": segment,
+        "stage": "" if is_default else stage,
+        "position": position,
+        "is_default": is_default,
+        "red_below": red_below,
+        "green_from": green_from,
+        "drop_alert_points": drop_alert_points,
+    }.items():
+        setattr(profile, attr, value)
+    profile.save()
+    profile.measures.exclude(measure__in=list(measures)).delete()
+    for key, spec in measures.items():
+        ProfileMeasure.objects.update_or_create(
+            profile=profile,
+            measure=key,
+            defaults={
+                "weight": int(spec["weight"]),
+                "bad": float(spec["bad"]),
+                "good": float(spec["good"]),
+            },
+        )
+    health_rescore(account_ids=None)
+    return profile
+
+
+@transaction.atomic
+def nps_response_record(
+    *,
+    account: Account,
+    score: int,
+    respondent: str = "",
+    contact: Contact | None = None,
+    comment: str = "",
+    responded_at=None,
+    source: str = "api",
+    external_id: str = "",
+) -> tuple[NpsResponse, bool]:
+    """Record an NPS answer (from the API, or advocacy's surveys later): on
+    the timeline, as `nps_received`, and queued for re-scoring. With an
+    external id a repeated delivery is stored once. Returns (response, created)."""
+    if external_id:
+        existing = NpsResponse.objects.filter(external_id=external_id).first()
+        if existing is not None:
+            return existing, False
+    if not isinstance(score, int) or not 0 <= score <= 10:
+        raise ValidationError({"score": ["A score is a whole number from 0 to 10."]})
+    if contact is not None and contact.account_id != account.pk:
+        raise ValidationError({"contact": ["This contact belongs to another account."]})
+    respondent = (respondent or (contact.email if contact else "") or "").strip()
+    if not respondent:
+        respondent = f"contact:{contact.pk}" if contact else "anonymous"
+    response = NpsResponse.objects.create(
+        account=account,
+        contact=contact,
+        respondent=respondent[:254],
+        score=score,
+        comment=comment,
+        responded_at=responded_at or timezone.now(),
+        source=source[:40],
+        external_id=external_id[:100],
+    )
+    payload = {"score": score, "category": response.category, "response_id": response.pk}
+    timeline_record_many(
+        entries=[
+            {
+                "account_id": account.pk,
+                "kind": "nps_received",
+                "title": f"NPS {score} ({response.category}) from {response.respondent}",
+                "body": comment,
+                "payload": payload,
+                "occurred_at": response.responded_at,
+            }
+        ]
+    )
+    event_record(kind="nps_received", account_id=account.pk, payload=payload)
+    health_rescore_request(account_ids=[account.pk])
+    return response, True
+
+
+@transaction.atomic
+def csm_sentiment_set(
+    *, account: Account, value: str, comment: str, actor: User | None
+) -> CsmSentiment:
+    errors = {}
+    if value not in Band.values:
+        errors["value"] = ["Choose red, yellow or green."]
+    if not (comment or "").strip():
+        errors["comment"] = ["Say why: the comment is what the next reader needs."]
+    if errors:
+        raise ValidationError(errors)
+    sentiment = CsmSentiment.objects.create(
+        account=account, value=value, comment=comment.strip(), set_by=actor
+    )
+    timeline_record_many(
+        entries=[
+            {
+                "account_id": account.pk,
+                "kind": "sentiment_set",
+                "title": f"CSM sentiment: {Band(value).label}",
+                "body": sentiment.comment,
+                "actor": actor,
+                "payload": {"value": value},
+            }
+        ]
+    )
+    health_rescore_request(account_ids=[account.pk])
+    return sentiment

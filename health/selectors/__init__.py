@@ -1,0 +1,40 @@
+"""Reads that pages and the API share; callers import from
+`health.selectors`, the modules below only split it by concern."""
+
+from health.selectors.scores import (
+    MeasureLine,
+    ScoreCard,
+    score_card,
+    score_history,
+    scores_for,
+)
+from health.selectors.usage import (
+    NO_KEY_LABEL,
+    FeatureUse,
+    Utilization,
+    account_usage_panel,
+    event_counts_since,
+    ingestion_errors,
+    ingestion_recent_errors,
+    ingestion_summary,
+    license_utilization,
+    usage_summary,
+)
+
+__all__ = [
+    "NO_KEY_LABEL",
+    "FeatureUse",
+    "MeasureLine",
+    "ScoreCard",
+    "Utilization",
+    "account_usage_panel",
+    "event_counts_since",
+    "ingestion_errors",
+    "ingestion_recent_errors",
+    "ingestion_summary",
+    "license_utilization",
+    "score_card",
+    "score_history",
+    "scores_for",
+    "usage_summary",
+]

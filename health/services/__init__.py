@@ -7,9 +7,11 @@ from health.services.ingestion_log import (
     rate_limited_redis_key,
 )
 from health.services.scores import (
+    ScoreChange,
     csm_sentiment_set,
     health_defaults_ensure,
     health_defaults_on_tenant_created,
+    health_profile_preview,
     health_profile_save,
     health_rescore,
     health_rescore_all,
@@ -38,12 +40,14 @@ from health.services.usage import (
 
 __all__ = [
     "BatchResult",
+    "ScoreChange",
     "clean_event",
     "csm_sentiment_set",
     "event_name_update",
     "feature_save",
     "health_defaults_ensure",
     "health_defaults_on_tenant_created",
+    "health_profile_preview",
     "health_profile_save",
     "health_rescore",
     "health_rescore_all",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, timedelta
+from typing import NamedTuple
 
 import kombu.exceptions
 import redis
@@ -85,11 +86,26 @@ def health_defaults_on_tenant_created(sender, tenant: Tenant, **kwargs) -> None:
         health_defaults_ensure()
 
 
-def health_rescore(*, account_ids: list[int] | None, today: date | None = None) -> int:
+class ScoreChange(NamedTuple):
+    account_id: int
+    first: bool  # scored for the first time
+    old_score: int | None
+    old_band: str | None
+    score: int | None
+    band: str
+    peak_7d: int | None
+    points: dict
+    dropped: bool  # fell by the profile's alert points within 7 days
+
+
+def health_rescore(
+    *, account_ids: list[int] | None, today: date | None = None, record: bool = True
+) -> list[ScoreChange]:
     """Score these accounts (None: every account of the tenant) in one
     statement, then record what changed: a snapshot on every band change, and
     for a band change or a fall of the profile's alert points within 7 days a
-    `health_changed` event and a timeline entry. Returns how many changed."""
+    `health_changed` event and a timeline entry. Returns the changes (without
+    `record`, nothing but the scores is written: for previews that roll back)."""
     health = health_defaults_ensure()
     now = timezone.now()
     profiles = list(HealthProfile.objects.select_related("segment"))
@@ -107,10 +123,10 @@ def health_rescore(*, account_ids: list[int] | None, today: date | None = None) 
     )
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(SCORE_SQL.replace("{profile_case}", case_sql), params)
-        changes = cursor.fetchall()
-        if changes:
+        changes = [ScoreChange(*row) for row in cursor.fetchall()]
+        if changes and record:
             _record_changes(changes, now)
-    return len(changes)
+    return changes
 
 
 def _record_changes(changes: list[tuple], now) -> None:
@@ -169,6 +185,28 @@ def _headline(change: dict) -> str:
         )
     fall = change["peak_7d"] - change["new_score"]
     return f"Health fell {fall} points in 7 days (now {change['new_score']})"
+
+
+def health_profile_preview(**profile_fields) -> dict[tuple[str, str], int]:
+    """What saving a profile would do, without doing it: save and re-score
+    inside a savepoint, count band moves ({(old, new): accounts}), roll back."""
+
+    class _Rollback(Exception):
+        pass
+
+    moves: dict[tuple[str, str], int] = {}
+    try:
+        with transaction.atomic():
+            profile_fields.setdefault("rescore", False)
+            health_profile_save(**profile_fields)
+            for change in health_rescore(account_ids=None, record=False):
+                if not change.first and change.old_band != change.band:
+                    key = (change.old_band or "", change.band)
+                    moves[key] = moves.get(key, 0) + 1
+            raise _Rollback
+    except _Rollback:
+        pass
+    return moves
 
 
 def health_snapshots_take(*, day: date | None = None) -> int:
@@ -249,7 +287,7 @@ def health_rescore_all(*, snapshot: bool = True) -> int:
     changed = 0
     for tenant in Tenant.objects.all().iterator():  # cross-tenant by design
         with tenant_context(tenant):
-            changed += health_rescore(account_ids=None)
+            changed += len(health_rescore(account_ids=None))
             if snapshot:
                 health_snapshots_take()
     return changed
@@ -279,6 +317,7 @@ def health_profile_save(
     red_below: int = 40,
     green_from: int = 70,
     drop_alert_points: int = 15,
+    rescore: bool = True,
 ) -> HealthProfile:
     """Create or edit a profile with its measures ({measure: {weight, bad,
     good}}), then re-score every account of the tenant: an edit can move
@@ -332,7 +371,8 @@ def health_profile_save(
                 "good": float(spec["good"]),
             },
         )
-    health_rescore(account_ids=None)
+    if rescore:
+        health_rescore(account_ids=None)
     return profile
 
 

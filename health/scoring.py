@@ -149,6 +149,11 @@ WITH acc AS (
     WHERE e.tenant_id = %(tenant)s AND e.event = %(support_event)s
       AND e.day > %(today)s::date - 30
     GROUP BY 1
+), ticket_source AS (
+    -- Tickets are data once the tenant sends them at all; before that only an
+    -- open escalation says anything about support load.
+    SELECT EXISTS (SELECT 1 FROM health_eventname
+                   WHERE tenant_id = %(tenant)s AND name = %(support_event)s) AS sends
 ), nps_latest AS (
     SELECT DISTINCT ON (r.account_id, r.respondent) r.account_id, r.score
     FROM health_npsresponse r JOIN acc ON acc.id = r.account_id
@@ -194,6 +199,7 @@ WITH acc AS (
     LEFT JOIN sentiment ON sentiment.account_id = acc.id
     LEFT JOIN outcomes ON outcomes.account_id = acc.id
     CROSS JOIN key_features kf
+    CROSS JOIN ticket_source ts
     CROSS JOIN LATERAL (VALUES
         ('usage_frequency',
          CASE WHEN ever.account_id IS NOT NULL THEN coalesce(daily.active_days, 0)::float END,
@@ -217,7 +223,9 @@ WITH acc AS (
                             'promoters', coalesce(nps.promoters, 0),
                             'detractors', coalesce(nps.detractors, 0))),
         ('support_load',
-         (coalesce(tickets.n, 0) + %(escalation_tickets)s * acc.is_escalated::int)::float,
+         CASE WHEN ts.sends OR acc.is_escalated THEN
+             (coalesce(tickets.n, 0) + %(escalation_tickets)s * acc.is_escalated::int)::float
+         END,
          jsonb_build_object('tickets', coalesce(tickets.n, 0),
                             'open_escalation', acc.is_escalated)),
         ('engagement',

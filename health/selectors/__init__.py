@@ -1,6 +1,7 @@
 """Reads that pages and the API share; callers import from
 `health.selectors`, the modules below only split it by concern."""
 
+from health.selectors.renewals import RenewalReport, RenewalRow, renewal_report
 from health.selectors.scores import (
     MeasureLine,
     ScoreCard,
@@ -25,6 +26,8 @@ __all__ = [
     "NO_KEY_LABEL",
     "FeatureUse",
     "MeasureLine",
+    "RenewalReport",
+    "RenewalRow",
     "ScoreCard",
     "Utilization",
     "account_usage_panel",
@@ -33,6 +36,7 @@ __all__ = [
     "ingestion_recent_errors",
     "ingestion_summary",
     "license_utilization",
+    "renewal_report",
     "score_card",
     "score_history",
     "scores_for",

@@ -16,5 +16,16 @@ def _rescore(event) -> None:
         health_rescore_request(account_ids=[event.account_id])
 
 
-for _kind in ("stage_changed", "escalation_opened", "escalation_resolved", "account_created"):
+# task_completed and meeting_logged come with work management (engagement).
+_RESCORE_ON = (
+    "stage_changed",
+    "escalation_opened",
+    "escalation_resolved",
+    "account_created",
+    "achievement_completed",
+    "achievement_reopened",
+    "task_completed",
+    "meeting_logged",
+)
+for _kind in _RESCORE_ON:
     subscribe(_kind, name=f"health.rescore_on_{_kind}")(_rescore)

@@ -157,6 +157,12 @@ def achievement_complete(
             actor=actor,
             payload={"achievement": achievement.key, "stage": achievement.stage},
         )
+        # Outcomes feed health and, later, rules: others react after commit.
+        event_record(
+            kind="achievement_completed",
+            account_id=account.pk,
+            payload={"achievement": achievement.key, "stage": achievement.stage},
+        )
     return done
 
 
@@ -173,6 +179,11 @@ def achievement_reopen(
             kind="achievement_reopened",
             title=f"Achievement reopened: {achievement.title}",
             actor=actor,
+            payload={"achievement": achievement.key, "stage": achievement.stage},
+        )
+        event_record(
+            kind="achievement_reopened",
+            account_id=account.pk,
             payload={"achievement": achievement.key, "stage": achievement.stage},
         )
 

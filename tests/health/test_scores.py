@@ -330,3 +330,26 @@ def test_a_profile_needs_valid_measures_and_bands(in_tenant):
     assert any("vibes" in m for m in errors["measures"])
     assert any("bad and good" in m for m in errors["measures"])
     assert not ProfileMeasure.objects.filter(profile__name="").exists()
+
+
+def test_lifecycle_signals_rescore_the_account_without_anyone_asking(
+    tenant, django_capture_on_commit_callbacks
+):
+    """Achievements done (outcomes) reach the score through the event bus and
+    the debounced re-score (tasks run inline in tests)."""
+    from lifecycle.services import achievement_complete
+
+    with tenant_context(tenant):
+        only_profile({"outcomes": 1})
+        acct = factories.account()
+        type(acct).objects.filter(pk=acct.pk).update(
+            stage_entered_at=timezone.now() - timedelta(days=60)
+        )
+        required = list(StageAchievement.objects.filter(stage=acct.stage, required=True))
+    for achievement in required:
+        with django_capture_on_commit_callbacks(execute=True), tenant_context(tenant):
+            achievement_complete(account=acct, achievement=achievement, actor=None)
+    with tenant_context(tenant):
+        score = score_of(acct)
+        assert breakdown(score)["outcomes"]["inputs"]["done"] == len(required)
+        assert score.score == 100

@@ -1,6 +1,14 @@
 """Reads that pages and the API share; callers import from
 `health.selectors`, the modules below only split it by concern."""
 
+from health.selectors.lists import (
+    NPS_CATEGORIES,
+    health_profile_list,
+    health_score_list,
+    health_settings_get,
+    nps_response_list,
+    sentiments_for,
+)
 from health.selectors.scores import (
     MeasureLine,
     ScoreCard,
@@ -23,18 +31,24 @@ from health.selectors.usage import (
 
 __all__ = [
     "NO_KEY_LABEL",
+    "NPS_CATEGORIES",
     "FeatureUse",
     "MeasureLine",
     "ScoreCard",
     "Utilization",
     "account_usage_panel",
     "event_counts_since",
+    "health_profile_list",
+    "health_score_list",
+    "health_settings_get",
     "ingestion_errors",
     "ingestion_recent_errors",
     "ingestion_summary",
     "license_utilization",
+    "nps_response_list",
     "score_card",
     "score_history",
     "scores_for",
+    "sentiments_for",
     "usage_summary",
 ]

@@ -5,7 +5,6 @@ from health.selectors.lists import (
     NPS_CATEGORIES,
     health_profile_list,
     health_score_list,
-    health_settings_get,
     nps_response_list,
     sentiments_for,
 )
@@ -40,7 +39,6 @@ __all__ = [
     "event_counts_since",
     "health_profile_list",
     "health_score_list",
-    "health_settings_get",
     "ingestion_errors",
     "ingestion_recent_errors",
     "ingestion_summary",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.db.models import F, Q, QuerySet
 
-from health.models import CsmSentiment, HealthProfile, HealthScore, HealthSettings, NpsResponse
+from health.models import CsmSentiment, HealthProfile, HealthScore, NpsResponse
 from lifecycle.models import Account, Segment
 from lifecycle.segments import segment_q
 
@@ -62,7 +62,3 @@ def sentiments_for(account: Account) -> QuerySet[CsmSentiment]:
 def health_profile_list() -> QuerySet[HealthProfile]:
     """Profiles in the order they are tried, with their measures."""
     return HealthProfile.objects.prefetch_related("measures").order_by("position", "id")
-
-
-def health_settings_get() -> HealthSettings | None:
-    return HealthSettings.objects.first()

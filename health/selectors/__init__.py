@@ -1,6 +1,13 @@
 """Reads that pages and the API share; callers import from
 `health.selectors`, the modules below only split it by concern."""
 
+from health.selectors.lists import (
+    NPS_CATEGORIES,
+    health_profile_list,
+    health_score_list,
+    nps_response_list,
+    sentiments_for,
+)
 from health.selectors.renewals import RenewalReport, RenewalRow, renewal_report
 from health.selectors.scores import (
     MeasureLine,
@@ -24,6 +31,7 @@ from health.selectors.usage import (
 
 __all__ = [
     "NO_KEY_LABEL",
+    "NPS_CATEGORIES",
     "FeatureUse",
     "MeasureLine",
     "RenewalReport",
@@ -32,13 +40,17 @@ __all__ = [
     "Utilization",
     "account_usage_panel",
     "event_counts_since",
+    "health_profile_list",
+    "health_score_list",
     "ingestion_errors",
     "ingestion_recent_errors",
     "ingestion_summary",
     "license_utilization",
+    "nps_response_list",
     "renewal_report",
     "score_card",
     "score_history",
     "scores_for",
+    "sentiments_for",
     "usage_summary",
 ]

@@ -43,6 +43,7 @@ from health.scoring import (
 )
 from lifecycle.models import Account, Contact
 from lifecycle.services import timeline_record_many
+from lifecycle.timeline import kinds
 
 logger = logging.getLogger(__name__)
 
@@ -341,6 +342,10 @@ def health_profile_save(
             errors.setdefault("measures", []).append(f"{key}: weight must be 1 to 100.")
     if is_default and stage:
         errors["stage"] = ["The default profile applies to every stage."]
+    if profile is not None and profile.pk and profile.is_default and not is_default:
+        errors["is_default"] = [
+            "Every tenant needs a default profile: make another profile the default instead."
+        ]
     if errors:
         raise ValidationError(errors)
     profile = profile or HealthProfile()
@@ -374,6 +379,68 @@ def health_profile_save(
     if rescore:
         health_rescore(account_ids=None)
     return profile
+
+
+@transaction.atomic
+def health_profile_delete(*, profile: HealthProfile) -> None:
+    """Delete a profile and re-score the tenant (its accounts fall through to
+    the next matching profile). The default profile catches every account
+    nothing else matches, so it cannot be deleted."""
+    if profile.is_default:
+        raise ValidationError(
+            {
+                "profile": [
+                    "The default profile cannot be deleted: make another profile the default first."
+                ]
+            }
+        )
+    profile.delete()
+    health_rescore(account_ids=None)
+
+
+SETTINGS_LIMITS = {
+    "nps_window_days": (1, 3650),
+    "renewal_horizon_days": (1, 3650),
+    "outcome_due_days": (1, 3650),
+}
+
+
+@transaction.atomic
+def health_settings_update(**fields) -> HealthSettings:
+    """Change the tenant's health settings (only the fields given), then
+    re-score every account: the inputs of the measures changed."""
+    health = health_defaults_ensure()
+    errors: dict[str, list[str]] = {}
+    unknown = set(fields) - {"support_event_name", "engagement_kinds", *SETTINGS_LIMITS}
+    for key in sorted(unknown):
+        errors[key] = ["Not a health setting."]
+    if "support_event_name" in fields:
+        fields["support_event_name"] = (fields["support_event_name"] or "").strip()
+        if not fields["support_event_name"]:
+            errors["support_event_name"] = ["Name the usage event that counts as a ticket."]
+    if "engagement_kinds" in fields:
+        chosen = fields["engagement_kinds"]
+        # Kinds already chosen stay valid even before the app that writes
+        # them registers (the defaults name work's task_completed).
+        known = set(kinds()) | set(health.engagement_kinds)
+        if not isinstance(chosen, list) or not all(isinstance(k, str) for k in chosen):
+            errors["engagement_kinds"] = ["A list of timeline kinds."]
+        else:
+            bad = [k for k in chosen if k not in known]
+            if bad:
+                errors["engagement_kinds"] = [f"Unknown timeline kind: {', '.join(bad)}."]
+            fields["engagement_kinds"] = list(dict.fromkeys(chosen))
+    for key, (low, high) in SETTINGS_LIMITS.items():
+        value = fields.get(key)
+        if key in fields and (not isinstance(value, int) or not low <= value <= high):
+            errors[key] = [f"A whole number of days from {low} to {high}."]
+    if errors:
+        raise ValidationError(errors)
+    for key, value in fields.items():
+        setattr(health, key, value)
+    health.save()
+    health_rescore(account_ids=None)
+    return health
 
 
 @transaction.atomic

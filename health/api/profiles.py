@@ -1,0 +1,207 @@
+"""Health profiles: which measures judge which accounts, with what weights and
+band thresholds. Leaders and admins edit them (every save re-scores the
+tenant) and preview how many accounts an edit would move between bands."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import mixins, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from csplatform.tenancy.models import Role
+from health import selectors, services
+from health.api.scores import ProfileField
+from health.models import HealthProfile, Measure
+from lifecycle.api.filters import SegmentField
+from lifecycle.api.serializers.common import ErrorSerializer
+from lifecycle.api.views.base import ApiViewSet
+from lifecycle.models import Stage
+
+# What a profile is saved with when a create leaves a field out.
+PROFILE_DEFAULTS = {
+    "segment": None,
+    "stage": "",
+    "position": 100,
+    "is_default": False,
+    "red_below": 40,
+    "green_from": 70,
+    "drop_alert_points": 15,
+}
+
+
+class ProfileMeasureSerializer(serializers.Serializer):
+    measure = serializers.ChoiceField(choices=Measure.choices)
+    label = serializers.SerializerMethodField()
+    weight = serializers.IntegerField(min_value=1, max_value=100)
+    bad = serializers.FloatField(help_text="Raw value worth 0 points")
+    good = serializers.FloatField(
+        help_text="Raw value worth 100 points (under bad: lower is better)"
+    )
+
+    def get_label(self, line) -> str:
+        return Measure(line.measure).label
+
+
+class ProfileOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    stage = serializers.CharField(read_only=True, help_text="Empty: any stage")
+    segment = serializers.IntegerField(source="segment_id", read_only=True, allow_null=True)
+    position = serializers.IntegerField(read_only=True, help_text="Lower is tried first")
+    is_default = serializers.BooleanField(read_only=True)
+    red_below = serializers.IntegerField(read_only=True)
+    green_from = serializers.IntegerField(read_only=True)
+    drop_alert_points = serializers.IntegerField(read_only=True)
+    measures = ProfileMeasureSerializer(many=True, read_only=True, source="measures.all")
+
+
+class ProfileInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100)
+    measures = ProfileMeasureSerializer(many=True)
+    stage = serializers.ChoiceField(
+        choices=Stage.choices, required=False, allow_blank=True, help_text="Empty: any stage"
+    )
+    segment = SegmentField(required=False, allow_null=True, help_text="Segment id, or null")
+    position = serializers.IntegerField(min_value=0, max_value=32767, required=False)
+    is_default = serializers.BooleanField(required=False)
+    red_below = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    green_from = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    drop_alert_points = serializers.IntegerField(min_value=0, max_value=100, required=False)
+
+    def validate_measures(self, lines):
+        seen = [line["measure"] for line in lines]
+        twice = sorted({m for m in seen if seen.count(m) > 1})
+        if twice:
+            raise serializers.ValidationError(f"Each measure once: {', '.join(twice)} repeated.")
+        return lines
+
+
+class ProfilePreviewInputSerializer(ProfileInputSerializer):
+    id = ProfileField(required=False, help_text="The profile being edited; leave out for a new one")
+
+
+class BandMoveSerializer(serializers.Serializer):
+    # "from" is a keyword, so the fields are declared by name below.
+    accounts = serializers.IntegerField(read_only=True)
+
+    def get_fields(self):
+        fields = super().get_fields()
+        fields["from"] = serializers.CharField(read_only=True)
+        fields["to"] = serializers.CharField(read_only=True)
+        return fields
+
+
+class ProfilePreviewOutputSerializer(serializers.Serializer):
+    moves = BandMoveSerializer(many=True, read_only=True)
+
+
+def _current(profile: HealthProfile) -> dict:
+    return {
+        "name": profile.name,
+        "measures": {
+            m.measure: {"weight": m.weight, "bad": m.bad, "good": m.good}
+            for m in profile.measures.all()
+        },
+        **{key: getattr(profile, key) for key in PROFILE_DEFAULTS},
+    }
+
+
+def profile_fields(data: dict, profile: HealthProfile | None) -> dict:
+    """The whole profile for health_profile_save: what the request gave, the
+    rest from the profile as stored (or the defaults for a new one)."""
+    given = dict(data)
+    if "measures" in given:
+        given["measures"] = {
+            line["measure"]: {k: line[k] for k in ("weight", "bad", "good")}
+            for line in given["measures"]
+        }
+    base = _current(profile) if profile is not None else dict(PROFILE_DEFAULTS)
+    return {**base, **given, "profile": profile}
+
+
+class HealthProfileViewSet(mixins.RetrieveModelMixin, ApiViewSet):
+    """Health profiles in the order they are tried; leaders and admins edit."""
+
+    model = HealthProfile
+    serializer_class = ProfileOutputSerializer
+    write_role = Role.LEADER
+    input_serializers = {
+        "create": ProfileInputSerializer,
+        "update": ProfileInputSerializer,
+        "partial_update": ProfileInputSerializer,
+        "preview": ProfilePreviewInputSerializer,
+    }
+
+    def scope(self, queryset):
+        return queryset.prefetch_related("measures")
+
+    def _render(self, profile: HealthProfile, code=status.HTTP_200_OK) -> Response:
+        fresh = selectors.health_profile_list().get(pk=profile.pk)
+        return Response(ProfileOutputSerializer(fresh).data, status=code)
+
+    @extend_schema(responses=ProfileOutputSerializer(many=True))
+    def list(self, request):
+        return self.paginated(selectors.health_profile_list(), ProfileOutputSerializer)
+
+    @extend_schema(
+        summary="Create a profile (re-scores every account)",
+        request=ProfileInputSerializer,
+        responses={201: ProfileOutputSerializer},
+    )
+    def create(self, request):
+        data = ProfileInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        profile = services.health_profile_save(**profile_fields(data.validated_data, None))
+        return self._render(profile, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Edit a profile (re-scores every account)",
+        request=ProfileInputSerializer,
+        responses=ProfileOutputSerializer,
+    )
+    def update(self, request, pk=None, partial=False):
+        profile = self.get_object()
+        data = ProfileInputSerializer(data=request.data, partial=partial)
+        data.is_valid(raise_exception=True)
+        profile = services.health_profile_save(**profile_fields(data.validated_data, profile))
+        return self._render(profile)
+
+    @extend_schema(
+        summary="Edit some fields of a profile (re-scores every account)",
+        request=ProfileInputSerializer,
+        responses=ProfileOutputSerializer,
+    )
+    def partial_update(self, request, pk=None):
+        return self.update(request, pk=pk, partial=True)
+
+    @extend_schema(
+        summary="Delete a profile (re-scores every account); never the default one",
+        responses={204: None, 400: OpenApiResponse(description="The default profile")},
+    )
+    def destroy(self, request, pk=None):
+        services.health_profile_delete(profile=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="How many accounts an edit would move between bands; stores nothing",
+        request=ProfilePreviewInputSerializer,
+        responses={200: ProfilePreviewOutputSerializer, 400: ErrorSerializer},
+    )
+    @action(detail=False, methods=["post"])
+    def preview(self, request):
+        # Editing a profile, the body may give only what changes.
+        editing = isinstance(request.data, dict) and request.data.get("id") is not None
+        data = ProfilePreviewInputSerializer(data=request.data, partial=editing)
+        data.is_valid(raise_exception=True)
+        fields = dict(data.validated_data)
+        profile = fields.pop("id", None)
+        moves = services.health_profile_preview(**profile_fields(fields, profile))
+        order = {"red": 0, "yellow": 1, "green": 2}
+        rows = [
+            {"from": old, "to": new, "accounts": count}
+            for (old, new), count in sorted(
+                moves.items(), key=lambda m: (order.get(m[0][0], -1), order.get(m[0][1], -1))
+            )
+        ]
+        return Response(ProfilePreviewOutputSerializer({"moves": rows}).data)

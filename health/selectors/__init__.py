@@ -1,6 +1,17 @@
 """Reads that pages and the API share; callers import from
 `health.selectors`, the modules below only split it by concern."""
 
+from health.selectors.portfolio import (
+    AccountMissing,
+    BandShare,
+    MissingMeasure,
+    Mover,
+    band_distribution,
+    missing_data,
+    movers,
+    portfolio,
+    portfolio_accounts,
+)
 from health.selectors.scores import (
     MeasureLine,
     ScoreCard,
@@ -23,16 +34,25 @@ from health.selectors.usage import (
 
 __all__ = [
     "NO_KEY_LABEL",
+    "AccountMissing",
+    "BandShare",
     "FeatureUse",
     "MeasureLine",
+    "MissingMeasure",
+    "Mover",
     "ScoreCard",
     "Utilization",
     "account_usage_panel",
+    "band_distribution",
     "event_counts_since",
     "ingestion_errors",
     "ingestion_recent_errors",
     "ingestion_summary",
     "license_utilization",
+    "missing_data",
+    "movers",
+    "portfolio",
+    "portfolio_accounts",
     "score_card",
     "score_history",
     "scores_for",

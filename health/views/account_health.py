@@ -57,8 +57,10 @@ def measured(line) -> str:
             return "no usage received yet"
         return f"{i.get('used', 0)} of {i['key_features']} key features"
     if m == Measure.TREND:
+        if line.missing and not i.get("last_30"):
+            return "no events in the last 60 days"
         if line.missing:
-            return f"no events in the 30 days before the last 30 ({i.get('last_30', 0)} since)"
+            return f"{i['last_30']} events in the last 30 days, none in the 30 before"
         last, before = i.get("last_30", 0), i.get("previous_30", 0)
         return f"{last} events in the last 30 days vs {before} in the 30 before"
     if m == Measure.LICENSE_UTILIZATION:

@@ -8,6 +8,7 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/", include("lifecycle.urls")),
     path("t/<slug:tenant_slug>/settings/", include("csplatform.tenancy.urls")),
     path("t/<slug:tenant_slug>/usage/", include("health.urls")),
+    path("t/<slug:tenant_slug>/health/", include("health.urls_scores")),
     path("api/v1/", include("lifecycle.api.urls")),
     path("api/v1/", include("health.api.urls")),
     path("v1/", include("health.api.segment_urls")),  # Segment-compatible ingestion

@@ -15,9 +15,17 @@ class HealthConfig(AppConfig):
         register_kind("health_changed", "Health changed")
         register_kind("nps_received", "NPS response")
         register_kind("sentiment_set", "CSM sentiment")
+        from health.views import account_health
         from health.views.account_usage import panel_context
         from lifecycle.panels import register_account_panel
 
+        register_account_panel(
+            "health",
+            title="Health",
+            order=5,
+            template="health/_account_health_placeholder.html",
+            context=account_health.panel_context,
+        )
         register_account_panel(
             "usage",
             title="Usage",

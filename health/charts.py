@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import timedelta
 
 WIDTH, HEIGHT = 640, 190
 LEFT, RIGHT, TOP, BOTTOM = 48, 48, 12, 30
@@ -68,4 +69,48 @@ def usage_chart(series: list[dict]) -> dict:
         "users_line": " ".join(points),
         "ticks": ticks,
         "x_labels": x_labels,
+    }
+
+
+def score_trend_chart(
+    history: list[dict], *, days: int, today, red_below: int | None, green_from: int | None
+) -> dict:
+    """A line of the daily score (0-100) over the last `days` days, placed by
+    date so gaps stay gaps, with the profile's band thresholds as guide lines.
+    `history` is score_history's rows ({"day", "score", "band"} per day)."""
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    base = TOP + plot_h
+    first = today - timedelta(days=days - 1)
+    step = plot_w / max(days - 1, 1)
+
+    def x_of(day) -> float:
+        return round(LEFT + step * (day - first).days, 1)
+
+    def y_of(score: float) -> float:
+        return round(base - plot_h * score / 100, 1)
+
+    points = [
+        {"x": x_of(row["day"]), "y": y_of(row["score"]), "row": row}
+        for row in history
+        if row["score"] is not None and first <= row["day"] <= today
+    ]
+    guides = [
+        {"y": y_of(value), "value": value, "label": label}
+        for value, label in ((red_below, "red below"), (green_from, "green from"))
+        if value is not None
+    ]
+    return {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "left": LEFT,
+        "right": WIDTH - RIGHT,
+        "label_y": HEIGHT - 8,
+        "line": " ".join(f"{p['x']},{p['y']}" for p in points),
+        "points": points,
+        "ticks": [{"y": y_of(value), "value": value} for value in (0, 50, 100)],
+        "guides": guides,
+        "x_labels": [
+            {"x": x_of(day), "day": day}
+            for day in (first, first + timedelta(days=days // 2), today)
+        ],
     }

@@ -8,6 +8,17 @@ from health.selectors.lists import (
     nps_response_list,
     sentiments_for,
 )
+from health.selectors.portfolio import (
+    AccountMissing,
+    BandShare,
+    MissingMeasure,
+    Mover,
+    band_distribution,
+    missing_data,
+    movers,
+    portfolio,
+    portfolio_accounts,
+)
 from health.selectors.renewals import RenewalReport, RenewalRow, renewal_report
 from health.selectors.scores import (
     MeasureLine,
@@ -32,13 +43,18 @@ from health.selectors.usage import (
 __all__ = [
     "NO_KEY_LABEL",
     "NPS_CATEGORIES",
+    "AccountMissing",
+    "BandShare",
     "FeatureUse",
     "MeasureLine",
+    "MissingMeasure",
+    "Mover",
     "RenewalReport",
     "RenewalRow",
     "ScoreCard",
     "Utilization",
     "account_usage_panel",
+    "band_distribution",
     "event_counts_since",
     "health_profile_list",
     "health_score_list",
@@ -46,7 +62,11 @@ __all__ = [
     "ingestion_recent_errors",
     "ingestion_summary",
     "license_utilization",
+    "missing_data",
+    "movers",
     "nps_response_list",
+    "portfolio",
+    "portfolio_accounts",
     "renewal_report",
     "score_card",
     "score_history",

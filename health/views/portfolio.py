@@ -1,0 +1,70 @@
+"""The health portfolio: accounts and ARR by band, the week's biggest
+movers and the measures accounts lack data for, for the whole tenant, one
+owner's book or a segment. Leaders and admins see everyone's; a CSM's
+opens on their own book."""
+
+from __future__ import annotations
+
+from django import forms
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from csplatform.tenancy.models import Role, role_at_least
+from csplatform.ui.access import requires_role
+from health import selectors
+from lifecycle.forms import tenant_members
+from lifecycle.models import Segment
+
+
+class PortfolioFilterForm(forms.Form):
+    # Choices are read once per request (a list), so validating and
+    # rendering them costs no further query.
+    owner = forms.ChoiceField(required=False)
+    segment = forms.ChoiceField(required=False)
+
+    def __init__(self, *args, owners, segments, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.owner_list, self.segment_list = list(owners), list(segments)
+        self.fields["owner"].choices = [("", "Anyone")] + [
+            (u.pk, u.display_name) for u in self.owner_list
+        ]
+        self.fields["segment"].choices = [("", "Any segment")] + [
+            (s.pk, s.name) for s in self.segment_list
+        ]
+
+    def clean_owner(self):
+        return self._pick(self.owner_list, self.data.get("owner"))
+
+    def clean_segment(self):
+        return self._pick(self.segment_list, self.data.get("segment"))
+
+    @staticmethod
+    def _pick(items, raw):
+        if raw in (None, ""):
+            return None
+        found = next((item for item in items if str(item.pk) == str(raw)), None)
+        if found is None:
+            raise forms.ValidationError("Choose one of the list.")
+        return found
+
+
+@require_http_methods(["GET"])
+@requires_role(Role.CSM)
+def portfolio_page(request, tenant_slug):
+    data = request.GET.copy()
+    if "owner" not in data and not role_at_least(request.tenant_role, Role.LEADER):
+        # A CSM's portfolio opens on their own book; "Anyone" shows the tenant's.
+        data["owner"] = str(request.user.pk)
+    form = PortfolioFilterForm(
+        data, owners=tenant_members(), segments=Segment.objects.order_by("name")
+    )
+    form.is_valid()
+    chosen = getattr(form, "cleaned_data", {})
+    owner, segment = chosen.get("owner"), chosen.get("segment")
+    context = {
+        "filter_form": form,
+        "owner": owner,
+        "segment": segment,
+        **selectors.portfolio(owner_id=owner.pk if owner else None, segment=segment),
+    }
+    return render(request, "health/portfolio.html", context)

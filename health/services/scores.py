@@ -342,17 +342,27 @@ def health_profile_save(
             errors.setdefault("measures", []).append(f"{key}: weight must be 1 to 100.")
     if is_default and stage:
         errors["stage"] = ["The default profile applies to every stage."]
-    if profile is not None and profile.pk and profile.is_default and not is_default:
+    # Exactly one default, judging whatever no other profile takes; every
+    # other profile says which accounts it takes, or it would take them all.
+    current_default = HealthProfile.objects.filter(is_default=True).first()
+    editing_default = (
+        current_default is not None and profile is not None and (profile.pk == current_default.pk)
+    )
+    if editing_default and not is_default:
         errors["is_default"] = [
-            "Every tenant needs a default profile: make another profile the default instead."
+            "Every tenant needs a default profile: edit this one's measures instead."
+        ]
+    elif is_default and current_default is not None and not editing_default:
+        errors["is_default"] = [
+            f"“{current_default.name}” is the default profile: edit it instead."
+        ]
+    if not is_default and not stage and segment is None:
+        errors["stage"] = [
+            "Choose a stage or a segment: without either this profile would take every account."
         ]
     if errors:
         raise ValidationError(errors)
     profile = profile or HealthProfile()
-    if is_default:
-        HealthProfile.objects.exclude(pk=profile.pk).filter(is_default=True).update(
-            is_default=False
-        )
     for attr, value in {
         "name": name,
         "segment": segment,

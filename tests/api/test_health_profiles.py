@@ -133,15 +133,19 @@ def test_the_default_profile_cannot_be_deleted_or_stop_being_the_default(tenant,
         assert HealthProfile.objects.filter(pk=default.pk, is_default=True).exists()
 
 
-def test_making_another_profile_the_default_moves_the_flag(tenant, leader_api):
+def test_there_is_exactly_one_default_profile(tenant, leader_api):
     old = default_profile(tenant)
     res = leader_api.post(
         PROFILES, {"name": "New default", "is_default": True, "measures": SENTIMENT_ONLY}, "json"
     )
-    assert res.status_code == 201, res.content
+    assert res.status_code == 400
+    assert "is the default profile" in res.json()["is_default"][0]
+    # and a profile that says neither stage nor segment would take every account
+    catch_all = leader_api.post(PROFILES, {"name": "Everyone", "measures": SENTIMENT_ONLY}, "json")
+    assert catch_all.status_code == 400 and "stage" in catch_all.json()
     with tenant_context(tenant):
-        assert HealthProfile.objects.get(is_default=True).pk == res.json()["id"]
-        assert not HealthProfile.objects.get(pk=old.pk).is_default
+        assert HealthProfile.objects.get(is_default=True).pk == old.pk
+        assert not HealthProfile.objects.filter(name__in=["New default", "Everyone"]).exists()
 
 
 def _one(measure="nps", weight=5, bad=0, good=1):
@@ -237,7 +241,13 @@ def test_preview_counts_band_moves_and_stores_nothing(tenant, leader_api, api):
     # a new profile (no id) is previewed from its whole body
     new = leader_api.post(
         f"{PROFILES}preview/",
-        {"name": "Strict", "position": 1, "measures": SENTIMENT_ONLY, "red_below": 55},
+        {
+            "name": "Strict",
+            "stage": "adoption",
+            "position": 1,
+            "measures": SENTIMENT_ONLY,
+            "red_below": 55,
+        },
         format="json",
     )
     assert new.json() == {

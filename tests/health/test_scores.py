@@ -326,7 +326,7 @@ def test_a_profile_needs_valid_measures_and_bands(in_tenant):
             green_from=60,
         )
     errors = caught.value.message_dict
-    assert set(errors) == {"name", "measures", "green_from"}
+    assert set(errors) == {"name", "measures", "green_from", "stage"}
     assert any("vibes" in m for m in errors["measures"])
     assert any("bad and good" in m for m in errors["measures"])
     assert not ProfileMeasure.objects.filter(profile__name="").exists()

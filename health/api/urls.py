@@ -6,6 +6,7 @@ from health.api.health_settings import HealthSettingsView
 from health.api.ingestion import IngestionErrorViewSet, IngestionSummaryView
 from health.api.nps import NpsResponseViewSet
 from health.api.profiles import HealthProfileViewSet
+from health.api.renewals import HealthRenewalViewSet
 from health.api.scores import AccountHealthViewSet, HealthScoreViewSet
 from health.api.views import UsageEventIngestView
 
@@ -19,6 +20,7 @@ router.register("ingestion", IngestionErrorViewSet, basename="ingestion")
 router.register("health/scores", HealthScoreViewSet, basename="health-score")
 router.register("health/profiles", HealthProfileViewSet, basename="health-profile")
 router.register("nps", NpsResponseViewSet, basename="nps")
+router.register("health/renewals", HealthRenewalViewSet, basename="health-renewal")
 
 app_name = "health-api"
 urlpatterns = [

@@ -1,0 +1,105 @@
+"""Renewal health over the API: rows with their three parts, totals by
+risk, filters, bad input, isolation and a flat query count."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.utils import timezone
+
+from csplatform.tenancy.context import tenant_context
+from health.models import HealthScore
+from lifecycle.models import ContactRole
+from tests import factories
+from tests.conftest import make_user
+
+pytestmark = pytest.mark.django_db
+
+URL = "/api/v1/health/renewals/"
+TODAY = timezone.now().date()
+
+
+def renewing(days, score, arr="10000", champion=False, **account_fields):
+    acct = factories.account(**account_fields)
+    factories.contract(
+        acct,
+        arr=Decimal(arr),
+        start_date=TODAY - timedelta(days=300),
+        renewal_date=TODAY + timedelta(days=days),
+    )
+    HealthScore.objects.create(
+        account=acct,
+        score=score,
+        band="green" if score >= 70 else "yellow" if score >= 40 else "red",
+        breakdown=[
+            {"measure": m, "points": score, "missing": False}
+            for m in ("outcomes", "trend", "engagement", "nps")
+        ],
+    )
+    if champion:
+        factories.contact(acct, role=ContactRole.CHAMPION)
+    return acct
+
+
+def test_rows_carry_the_three_parts_and_the_summary_the_money(tenant, viewer_api):
+    with tenant_context(tenant):
+        risky = renewing(90, 10, arr="1000")
+        safe = renewing(20, 95, arr="4000", champion=True)
+    res = viewer_api.get(URL)
+    assert res.status_code == 200, res.content
+    rows = res.json()["results"]
+    assert [r["account"] for r in rows] == [safe.pk, risky.pk]  # soonest first
+    first = rows[0]
+    assert [c["key"] for c in first["components"]] == ["needs_met", "confidence", "winner"]
+    assert first["components"][2]["parts"] == [
+        {"label": "NPS", "value": 95.0},
+        {"label": "Champion named", "value": 100.0},
+    ]
+    assert (first["risk"], first["days_left"]) == ("low", 20)
+    by_risk = viewer_api.get(URL, {"order": "risk"}).json()["results"]
+    assert [r["account"] for r in by_risk] == [risky.pk, safe.pk]
+    summary = viewer_api.get(f"{URL}summary/").json()
+    assert (summary["contracts"], summary["arr"], summary["arr_at_risk"]) == (
+        2,
+        "5000.00",
+        "1000.00",
+    )
+    assert {b["risk"]: b["contracts"] for b in summary["by_risk"]}["high"] == 1
+
+
+def test_horizon_and_filters_and_bad_input(tenant, viewer_api):
+    with tenant_context(tenant):
+        near = renewing(30, 50, tier="enterprise")
+        renewing(300, 50)
+    assert [r["account"] for r in viewer_api.get(URL).json()["results"]] == [near.pk]
+    assert len(viewer_api.get(URL, {"horizon_days": 400}).json()["results"]) == 2
+    bad = viewer_api.get(URL, {"horizon_days": 0, "order": "vibes"})
+    assert bad.status_code == 400 and {"horizon_days", "order"} <= set(bad.json())
+    assert viewer_api.get(URL, {"segment": 999999}).status_code == 400
+
+
+def test_another_tenants_renewals_never_show(tenant, other_tenant, viewer_api, other_api):
+    with tenant_context(other_tenant):
+        theirs = renewing(30, 10)
+    their_csm = make_user(other_tenant, "csm")
+    with tenant_context(tenant):
+        mine = renewing(30, 10)
+    assert [r["account"] for r in viewer_api.get(URL).json()["results"]] == [mine.pk]
+    assert [r["account"] for r in other_api.get(URL).json()["results"]] == [theirs.pk]
+    assert viewer_api.get(URL, {"owner": their_csm.pk}).status_code == 400  # not a member here
+
+
+# Key and tenant setup, the horizon setting, then contracts, scores and
+# champions: one query each whatever the number of renewals.
+QUERIES = 14
+
+
+@pytest.mark.parametrize("n", [3, 30])
+def test_the_list_costs_the_same_queries_for_3_and_30_renewals(
+    n, tenant, viewer_api, django_assert_num_queries
+):
+    with tenant_context(tenant):
+        for i in range(n):
+            renewing(10 + i, 50, champion=i % 2 == 0)
+    with django_assert_num_queries(QUERIES):
+        assert len(viewer_api.get(URL).json()["results"]) == n

@@ -1,12 +1,13 @@
 """health's score pages, mounted under /t/<tenant>/health/: the portfolio,
-the account health card and the profile editor."""
+renewal health, the account health card and the profile editor."""
 
 from django.urls import path
 
-from health.views import account_health, health_profiles, portfolio
+from health.views import account_health, health_profiles, portfolio, renewals
 
 urlpatterns = [
     path("", portfolio.portfolio_page, name="health_portfolio"),
+    path("renewals/", renewals.renewals_page, name="health_renewals"),
     path("accounts/<int:pk>/", account_health.account_health, name="account_health"),
     path(
         "accounts/<int:pk>/sentiment/",

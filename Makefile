@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format migrate seed bench-ingest clean-data stop-embedded
+.PHONY: install run test lint format migrate seed bench-ingest bench-health clean-data stop-embedded
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,9 @@ stop-embedded: install
 
 bench-ingest: migrate
 	$(BIN)/python bench/ingest.py
+
+bench-health: migrate
+	$(BIN)/python bench/health.py
 
 clean-data: stop-embedded
 	rm -rf var

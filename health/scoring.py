@@ -70,6 +70,20 @@ DEFAULT_PROFILES = [
     },
 ]
 
+# Which of the account's stored inputs each measure shows, under the names
+# the card and the API use.
+MEASURE_INPUTS: dict[str, dict[str, str]] = {
+    Measure.USAGE_FREQUENCY: {"active_days": "active_days", "days": "days"},
+    Measure.BREADTH: {"used": "used", "key_features": "key_features"},
+    Measure.TREND: {"last_30": "last_30", "previous_30": "previous_30"},
+    Measure.LICENSE_UTILIZATION: {"active_users": "active_users", "seats": "seats"},
+    Measure.NPS: {"responses": "responses", "promoters": "promoters", "detractors": "detractors"},
+    Measure.SUPPORT_LOAD: {"tickets": "tickets", "open_escalation": "open_escalation"},
+    Measure.ENGAGEMENT: {"last_contact": "last_contact"},
+    Measure.CSM_SENTIMENT: {"value": "sentiment", "comment": "sentiment_comment"},
+    Measure.OUTCOMES: {"done": "done", "required": "required", "due": "due"},
+}
+
 ESCALATION_TICKETS = 5  # an open escalation weighs as much as five tickets
 SENTIMENT_DAYS = 180  # an older CSM judgement no longer counts
 
@@ -114,19 +128,25 @@ WITH acc AS (
            count(*) FILTER (WHERE d.day > %(today)s::date - 30 AND d.events > 0) AS active_days,
            coalesce(sum(d.events) FILTER (WHERE d.day > %(today)s::date - 30), 0) AS last_30,
            coalesce(sum(d.events) FILTER (WHERE d.day <= %(today)s::date - 30), 0) AS previous_30
-    FROM health_usagedailyaccount d JOIN acc ON acc.id = d.account_id
+    FROM health_usagedailyaccount d
     WHERE d.tenant_id = %(tenant)s AND d.day > %(today)s::date - 60
+      AND (%(ids)s::bigint[] IS NULL OR d.account_id = ANY(%(ids)s::bigint[]))
     GROUP BY 1
 ), ever AS (
     -- Usage measures have data once an account has sent any usage at all;
-    -- after that, a quiet month is a zero, not a gap.
+    -- after that, a quiet month is a zero, not a gap. (The rollup CTEs
+    -- filter by the ids rather than join `acc`: a full re-score then reads
+    -- each rollup once with no join at all.)
     SELECT acc.id AS account_id FROM acc
     WHERE EXISTS (SELECT 1 FROM health_usagedailyaccount d WHERE d.account_id = acc.id)
 ), users_30 AS (
-    SELECT u.account_id, count(DISTINCT u.user_id) AS n
-    FROM health_usagedailyaccountuser u JOIN acc ON acc.id = u.account_id
-    WHERE u.tenant_id = %(tenant)s AND u.day > %(today)s::date - 30
-    GROUP BY 1
+    -- DISTINCT in a subquery hashes; count(DISTINCT) would sort.
+    SELECT account_id, count(*) AS n FROM (
+        SELECT DISTINCT u.account_id, u.user_id
+        FROM health_usagedailyaccountuser u
+        WHERE u.tenant_id = %(tenant)s AND u.day > %(today)s::date - 30
+          AND (%(ids)s::bigint[] IS NULL OR u.account_id = ANY(%(ids)s::bigint[]))
+    ) seen GROUP BY 1
 ), seats AS (
     SELECT c.account_id, sum(c.seats) AS n
     FROM lifecycle_contract c JOIN acc ON acc.id = c.account_id
@@ -135,20 +155,22 @@ WITH acc AS (
 ), key_features AS (
     SELECT count(*) AS n FROM health_feature
     WHERE tenant_id = %(tenant)s AND counts_for_adoption
-), features_used AS (
-    SELECT e.account_id, count(DISTINCT n.feature_id) AS n
+), events_30 AS MATERIALIZED (
+    -- One pass over the per-event rollup serves breadth and support load.
+    SELECT e.account_id, e.event, sum(e.events) AS n
     FROM health_usagedailyevent e
-    JOIN acc ON acc.id = e.account_id
-    JOIN health_eventname n ON n.tenant_id = e.tenant_id AND n.name = e.event
-    JOIN health_feature f ON f.id = n.feature_id AND f.counts_for_adoption
     WHERE e.tenant_id = %(tenant)s AND e.day > %(today)s::date - 30
-    GROUP BY 1
+      AND (%(ids)s::bigint[] IS NULL OR e.account_id = ANY(%(ids)s::bigint[]))
+    GROUP BY 1, 2
+), features_used AS (
+    SELECT account_id, count(*) AS n FROM (
+        SELECT DISTINCT e.account_id, n.feature_id
+        FROM events_30 e
+        JOIN health_eventname n ON n.tenant_id = %(tenant)s AND n.name = e.event
+        JOIN health_feature f ON f.id = n.feature_id AND f.counts_for_adoption
+    ) used GROUP BY 1
 ), tickets AS (
-    SELECT e.account_id, sum(e.events) AS n
-    FROM health_usagedailyevent e JOIN acc ON acc.id = e.account_id
-    WHERE e.tenant_id = %(tenant)s AND e.event = %(support_event)s
-      AND e.day > %(today)s::date - 30
-    GROUP BY 1
+    SELECT account_id, n FROM events_30 WHERE event = %(support_event)s
 ), ticket_source AS (
     -- Tickets are data once the tenant sends them at all; before that only an
     -- open escalation says anything about support load.
@@ -185,8 +207,42 @@ WITH acc AS (
     LEFT JOIN lifecycle_accountachievement aa
       ON aa.account_id = acc.id AND aa.achievement_id = sa.id
     GROUP BY 1
-), raw AS (
-    SELECT acc.id AS account_id, acc.profile_id, m.measure, m.raw, m.inputs
+), facts AS MATERIALIZED (
+    -- One row per account with every figure the measures use; `inputs` keeps
+    -- them for the card ("12 of 30 days active"), once per account.
+    SELECT acc.id AS account_id, acc.profile_id, acc.is_escalated,
+           ever.account_id IS NOT NULL AS has_usage,
+           coalesce(daily.active_days, 0) AS active_days,
+           coalesce(daily.last_30, 0) AS last_30,
+           coalesce(daily.previous_30, 0) AS previous_30,
+           coalesce(users_30.n, 0) AS active_users,
+           coalesce(seats.n, 0) AS seats,
+           coalesce(fu.n, 0) AS features_used,
+           kf.n AS key_features,
+           ts.sends AS sends_tickets,
+           coalesce(tickets.n, 0) AS tickets,
+           coalesce(nps.n, 0) AS responses,
+           coalesce(nps.promoters, 0) AS promoters,
+           coalesce(nps.detractors, 0) AS detractors,
+           contact.last_at,
+           sentiment.value AS sentiment,
+           coalesce(outcomes.done, 0) AS done,
+           coalesce(outcomes.required, 0) AS required,
+           coalesce(outcomes.due, false) AS due,
+           json_build_object(
+               'active_days', coalesce(daily.active_days, 0), 'days', 30,
+               'last_30', coalesce(daily.last_30, 0),
+               'previous_30', coalesce(daily.previous_30, 0),
+               'active_users', coalesce(users_30.n, 0), 'seats', coalesce(seats.n, 0),
+               'used', coalesce(fu.n, 0), 'key_features', kf.n,
+               'tickets', coalesce(tickets.n, 0), 'open_escalation', acc.is_escalated,
+               'responses', coalesce(nps.n, 0), 'promoters', coalesce(nps.promoters, 0),
+               'detractors', coalesce(nps.detractors, 0),
+               'last_contact', contact.last_at,
+               'sentiment', sentiment.value, 'sentiment_comment', sentiment.comment,
+               'done', coalesce(outcomes.done, 0), 'required', coalesce(outcomes.required, 0),
+               'due', coalesce(outcomes.due, false)
+           )::jsonb AS inputs
     FROM acc
     LEFT JOIN ever ON ever.account_id = acc.id
     LEFT JOIN daily ON daily.account_id = acc.id
@@ -200,48 +256,34 @@ WITH acc AS (
     LEFT JOIN outcomes ON outcomes.account_id = acc.id
     CROSS JOIN key_features kf
     CROSS JOIN ticket_source ts
+), raw AS MATERIALIZED (
+    -- Materialized: each account's nine values are built once, before the
+    -- join with its profile's measures (inlined, the planner built them once
+    -- per account and profile measure and threw 8 of 9 away).
+    SELECT f.account_id, f.profile_id, m.measure, m.raw
+    FROM facts f
     CROSS JOIN LATERAL (VALUES
-        ('usage_frequency',
-         CASE WHEN ever.account_id IS NOT NULL THEN coalesce(daily.active_days, 0)::float END,
-         jsonb_build_object('active_days', coalesce(daily.active_days, 0), 'days', 30)),
+        ('usage_frequency', CASE WHEN f.has_usage THEN f.active_days::float END),
         ('breadth',
-         CASE WHEN ever.account_id IS NOT NULL AND kf.n > 0
-              THEN coalesce(fu.n, 0)::float / kf.n END,
-         jsonb_build_object('used', coalesce(fu.n, 0), 'key_features', kf.n)),
-        ('trend',
-         CASE WHEN coalesce(daily.previous_30, 0) > 0
-              THEN daily.last_30::float / daily.previous_30 END,
-         jsonb_build_object('last_30', coalesce(daily.last_30, 0),
-                            'previous_30', coalesce(daily.previous_30, 0))),
+         CASE WHEN f.has_usage AND f.key_features > 0
+              THEN f.features_used::float / f.key_features END),
+        ('trend', CASE WHEN f.previous_30 > 0 THEN f.last_30::float / f.previous_30 END),
         ('license_utilization',
-         CASE WHEN coalesce(seats.n, 0) > 0 THEN coalesce(users_30.n, 0)::float / seats.n END,
-         jsonb_build_object('active_users', coalesce(users_30.n, 0),
-                            'seats', coalesce(seats.n, 0))),
+         CASE WHEN f.seats > 0 THEN f.active_users::float / f.seats END),
         ('nps',
-         CASE WHEN nps.n > 0 THEN 100.0 * (nps.promoters - nps.detractors) / nps.n END,
-         jsonb_build_object('responses', coalesce(nps.n, 0),
-                            'promoters', coalesce(nps.promoters, 0),
-                            'detractors', coalesce(nps.detractors, 0))),
+         CASE WHEN f.responses > 0
+              THEN 100.0 * (f.promoters - f.detractors) / f.responses END),
         ('support_load',
-         CASE WHEN ts.sends OR acc.is_escalated THEN
-             (coalesce(tickets.n, 0) + %(escalation_tickets)s * acc.is_escalated::int)::float
-         END,
-         jsonb_build_object('tickets', coalesce(tickets.n, 0),
-                            'open_escalation', acc.is_escalated)),
-        ('engagement',
-         extract(epoch FROM now() - contact.last_at) / 86400.0,
-         jsonb_build_object('last_contact', contact.last_at)),
+         CASE WHEN f.sends_tickets OR f.is_escalated
+              THEN (f.tickets + %(escalation_tickets)s * f.is_escalated::int)::float END),
+        -- whole days, as people count them (and a score that changes daily)
+        ('engagement', floor(extract(epoch FROM now() - f.last_at) / 86400.0)),
         ('csm_sentiment',
-         CASE sentiment.value WHEN 'red' THEN 0.0 WHEN 'yellow' THEN 50.0
-                              WHEN 'green' THEN 100.0 END,
-         jsonb_build_object('value', sentiment.value, 'comment', sentiment.comment)),
+         CASE f.sentiment WHEN 'red' THEN 0.0 WHEN 'yellow' THEN 50.0
+                          WHEN 'green' THEN 100.0 END),
         ('outcomes',
-         outcomes.done::float / nullif(CASE WHEN outcomes.due THEN outcomes.required
-                                            ELSE outcomes.done END, 0),
-         jsonb_build_object('done', coalesce(outcomes.done, 0),
-                            'required', coalesce(outcomes.required, 0),
-                            'due', coalesce(outcomes.due, false)))
-    ) AS m(measure, raw, inputs)
+         f.done::float / nullif(CASE WHEN f.due THEN f.required ELSE f.done END, 0))
+    ) AS m(measure, raw)
 ), scored AS (
     SELECT r.*, pm.weight,
            CASE WHEN r.raw IS NOT NULL THEN
@@ -249,38 +291,31 @@ WITH acc AS (
            END AS points
     FROM raw r
     JOIN health_profilemeasure pm ON pm.profile_id = r.profile_id AND pm.measure = r.measure
-), weighed AS (
-    SELECT s.*,
-           sum(s.weight) FILTER (WHERE s.points IS NOT NULL)
-               OVER (PARTITION BY s.account_id) AS present_weight
-    FROM scored s
 ), totals AS (
+    -- Share and contribution follow from points and weights; readers derive
+    -- them (health.selectors.scores), which keeps this one plain GROUP BY.
+    -- Built as json and cast once: cheaper than jsonb object by object.
     SELECT account_id,
-           round(sum(points * weight) / nullif(max(present_weight), 0))::smallint AS score,
-           jsonb_agg(jsonb_build_object(
+           round(sum(points * weight) FILTER (WHERE points IS NOT NULL)
+                 / nullif(sum(weight) FILTER (WHERE points IS NOT NULL), 0))::smallint AS score,
+           json_agg(json_build_object(
                'measure', measure,
-               'raw', round(raw::numeric, 3),
-               'inputs', inputs,
-               'points', round(points::numeric, 1),
+               'raw', round(raw * 1000) / 1000,
+               'points', round(points * 10) / 10,
                'weight', weight,
-               'share', CASE WHEN points IS NOT NULL
-                             THEN round(100.0 * weight / present_weight, 1) END,
-               'contribution', CASE WHEN points IS NOT NULL
-                                    THEN round((points * weight / present_weight)::numeric, 1) END,
                'missing', points IS NULL
-           ) ORDER BY weight DESC, measure) AS breakdown,
-           jsonb_object_agg(measure, round(points::numeric, 1)) AS points
-    FROM weighed GROUP BY 1
+           ) ORDER BY weight DESC, measure)::jsonb AS breakdown
+    FROM scored GROUP BY 1
 ), banded AS (
     SELECT acc.id AS account_id, acc.profile_id, t.score,
            CASE WHEN t.score IS NULL THEN ''
                 WHEN t.score < p.red_below THEN 'red'
                 WHEN t.score < p.green_from THEN 'yellow'
                 ELSE 'green' END AS band,
-           coalesce(t.breakdown, '[]'::jsonb) AS breakdown,
-           coalesce(t.points, '{}'::jsonb) AS points,
+           coalesce(t.breakdown, '[]'::jsonb) AS breakdown, f.inputs,
            coalesce(p.drop_alert_points, 0) AS drop_alert_points
     FROM acc
+    JOIN facts f ON f.account_id = acc.id
     LEFT JOIN totals t ON t.account_id = acc.id
     LEFT JOIN health_healthprofile p ON p.id = acc.profile_id
 ), previous AS (
@@ -293,15 +328,26 @@ WITH acc AS (
     GROUP BY 1
 ), saved AS (
     INSERT INTO health_healthscore (tenant_id, account_id, profile_id, score, band, breakdown,
-                                    scored_at, created_at, updated_at)
-    SELECT %(tenant)s, account_id, profile_id, score, band, breakdown, now(), now(), now()
+                                    inputs, scored_at, created_at, updated_at)
+    SELECT %(tenant)s, account_id, profile_id, score, band, breakdown, inputs,
+           now(), now(), now()
     FROM banded ORDER BY account_id
     ON CONFLICT (account_id) DO UPDATE SET
         profile_id = EXCLUDED.profile_id, score = EXCLUDED.score, band = EXCLUDED.band,
-        breakdown = EXCLUDED.breakdown, scored_at = now(), updated_at = now()
+        breakdown = EXCLUDED.breakdown, inputs = EXCLUDED.inputs,
+        scored_at = now(), updated_at = now()
+    -- An unchanged score is not rewritten: scored_at is when the score or
+    -- its working last changed.
+    WHERE (health_healthscore.profile_id, health_healthscore.score, health_healthscore.band,
+           health_healthscore.breakdown, health_healthscore.inputs)
+          IS DISTINCT FROM (EXCLUDED.profile_id, EXCLUDED.score, EXCLUDED.band,
+                            EXCLUDED.breakdown, EXCLUDED.inputs)
 )
 SELECT b.account_id, p.account_id IS NULL AS first, p.score, p.band, b.score, b.band,
-       greatest(p.score, w.peak) AS peak, b.points,
+       greatest(p.score, w.peak) AS peak,
+       -- only for the rows returned: the changed ones
+       coalesce((SELECT jsonb_object_agg(part->>'measure', part->'points')
+                 FROM jsonb_array_elements(b.breakdown) part), '{}'::jsonb) AS points,
        (b.score IS NOT NULL AND greatest(p.score, w.peak) - b.score >= b.drop_alert_points
         AND b.drop_alert_points > 0
         AND (p.drop_alerted_at IS NULL OR p.drop_alerted_at < now() - interval '7 days'))

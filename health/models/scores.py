@@ -95,6 +95,8 @@ class HealthScore(TenantScopedModel):
     score = models.SmallIntegerField(null=True)  # null: no measure had data
     band = models.CharField(max_length=10, choices=Band.choices, blank=True, default="")
     breakdown = models.JSONField(default=list)
+    # Every figure the measures were computed from, once per account.
+    inputs = models.JSONField(default=dict)
     scored_at = models.DateTimeField(default=timezone.now)
     # When the last drop alert fired, so one fall alerts once.
     drop_alerted_at = models.DateTimeField(null=True, blank=True)

@@ -3,13 +3,14 @@ its working, history, and scores for many accounts at once."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.utils import timezone
 
 from health.models import Band, HealthScore, HealthSnapshot, Measure
-from health.scoring import MEASURE_DEFAULTS
+from health.scoring import MEASURE_DEFAULTS, MEASURE_INPUTS
 from lifecycle.models import Account
 
 
@@ -61,26 +62,40 @@ class ScoreCard:
         return self.score - self.score_week_ago
 
 
-def _lines(breakdown: list[dict], week_ago: dict) -> list[MeasureLine]:
+def _tenth(value: float) -> float:
+    """Rounded to 0.1, halves up (as people round, and as PostgreSQL does)."""
+    return math.floor(value * 10 + 0.5) / 10
+
+
+def _lines(breakdown: list[dict], week_ago: dict, inputs: dict) -> list[MeasureLine]:
+    """The stored working, with each measure's share of the score and the
+    points it adds (both follow from points and weights after leaving out the
+    measures without data)."""
     labels = dict(Measure.choices)
-    return [
-        MeasureLine(
-            measure=part["measure"],
-            label=labels.get(part["measure"], part["measure"]),
-            unit=MEASURE_DEFAULTS[part["measure"]].unit
-            if part["measure"] in MEASURE_DEFAULTS
-            else "",
-            raw=part.get("raw"),
-            inputs=part.get("inputs") or {},
-            points=part.get("points"),
-            weight=part.get("weight", 0),
-            share=part.get("share"),
-            contribution=part.get("contribution"),
-            missing=bool(part.get("missing")),
-            points_week_ago=week_ago.get(part["measure"]),
+    present = sum(p.get("weight", 0) for p in breakdown if p.get("points") is not None)
+    lines = []
+    for part in breakdown:
+        points, weight = part.get("points"), part.get("weight", 0)
+        counted = points is not None and present > 0
+        lines.append(
+            MeasureLine(
+                measure=part["measure"],
+                label=labels.get(part["measure"], part["measure"]),
+                unit=getattr(MEASURE_DEFAULTS.get(part["measure"]), "unit", ""),
+                raw=part.get("raw"),
+                inputs={
+                    name: inputs.get(key)
+                    for name, key in MEASURE_INPUTS.get(part["measure"], {}).items()
+                },
+                points=points,
+                weight=weight,
+                share=_tenth(100 * weight / present) if counted else None,
+                contribution=_tenth(points * weight / present) if counted else None,
+                missing=bool(part.get("missing")),
+                points_week_ago=week_ago.get(part["measure"]),
+            )
         )
-        for part in breakdown
-    ]
+    return lines
 
 
 def score_card(account: Account, *, today: date | None = None) -> ScoreCard | None:
@@ -95,7 +110,7 @@ def score_card(account: Account, *, today: date | None = None) -> ScoreCard | No
         .order_by("-day", "-taken_at")
         .first()
     )
-    lines = _lines(score.breakdown, then.points if then else {})
+    lines = _lines(score.breakdown, then.points if then else {}, score.inputs)
     return ScoreCard(
         account_id=account.pk,
         score=score.score,

@@ -123,6 +123,9 @@ def health_rescore(
         escalation_tickets=ESCALATION_TICKETS,
     )
     with transaction.atomic(), connection.cursor() as cursor:
+        # The statement hashes and sorts per-account aggregates of whole
+        # rollups; the default 4 MB work_mem spills them to disk.
+        cursor.execute("SET LOCAL work_mem = '64MB'")
         cursor.execute(SCORE_SQL.replace("{profile_case}", case_sql), params)
         changes = [ScoreChange(*row) for row in cursor.fetchall()]
         if changes and record:

@@ -76,4 +76,17 @@ def catalogue(key_features: list[str], other_features: list[str] = ()) -> None:
 
 
 def breakdown(score) -> dict[str, dict]:
-    return {part["measure"]: part for part in score.breakdown}
+    """The score's working by measure, as the card and the API show it."""
+    from health.selectors import score_card
+
+    return {
+        line.measure: {
+            "raw": line.raw,
+            "inputs": line.inputs,
+            "points": line.points,
+            "share": line.share,
+            "contribution": line.contribution,
+            "missing": line.missing,
+        }
+        for line in score_card(score.account).lines
+    }

@@ -75,7 +75,9 @@ def test_each_measure_is_computed_from_its_signals(in_tenant):
     nps_response_record(account=acct, score=10, respondent="b@x.test")
     nps_response_record(account=acct, score=6, respondent="c@x.test")
     note = note_add(account=acct, body="QBR held", actor=None)
-    TimelineEntry.objects.filter(pk=note.pk).update(occurred_at=timezone.now() - timedelta(days=10))
+    TimelineEntry.objects.filter(pk=note.pk).update(
+        occurred_at=timezone.now() - timedelta(days=10, hours=1)  # 10 whole days ago
+    )
     csm_sentiment_set(account=acct, value="yellow", comment="Champion is leaving", actor=None)
     required = StageAchievement.objects.filter(stage=acct.stage, required=True)
     AccountAchievement.objects.create(account=acct, achievement=required[0])
@@ -96,7 +98,7 @@ def test_each_measure_is_computed_from_its_signals(in_tenant):
     assert parts["nps"]["raw"] == pytest.approx(100 / 3, abs=0.001)
     assert parts["support_load"]["inputs"] == {"tickets": 3, "open_escalation": True}
     assert parts["support_load"]["raw"] == 3 + 5
-    assert parts["engagement"]["raw"] == pytest.approx(10, abs=0.01)
+    assert parts["engagement"]["raw"] == 10
     assert parts["csm_sentiment"]["raw"] == 50
     assert parts["outcomes"]["inputs"] == {"done": 1, "required": required.count(), "due": True}
     assert parts["outcomes"]["raw"] == pytest.approx(1 / required.count(), abs=0.001)

@@ -342,12 +342,21 @@ WITH acc AS (
            health_healthscore.breakdown, health_healthscore.inputs)
           IS DISTINCT FROM (EXCLUDED.profile_id, EXCLUDED.score, EXCLUDED.band,
                             EXCLUDED.breakdown, EXCLUDED.inputs)
+), snapped AS (
+    -- Every band change (and every first score) is a snapshot: history for
+    -- the trend line, written here rather than row by row afterwards.
+    INSERT INTO health_healthsnapshot
+        (tenant_id, account_id, day, taken_at, reason, score, band, points,
+         created_at, updated_at)
+    SELECT %(tenant)s, b.account_id, %(today)s::date, now(), 'band_change', b.score, b.band,
+           coalesce((SELECT jsonb_object_agg(part->>'measure', part->'points')
+                     FROM jsonb_array_elements(b.breakdown) part), '{}'::jsonb),
+           now(), now()
+    FROM banded b LEFT JOIN previous p ON p.account_id = b.account_id
+    WHERE %(record)s AND (p.account_id IS NULL OR p.band IS DISTINCT FROM b.band)
 )
 SELECT b.account_id, p.account_id IS NULL AS first, p.score, p.band, b.score, b.band,
        greatest(p.score, w.peak) AS peak,
-       -- only for the rows returned: the changed ones
-       coalesce((SELECT jsonb_object_agg(part->>'measure', part->'points')
-                 FROM jsonb_array_elements(b.breakdown) part), '{}'::jsonb) AS points,
        (b.score IS NOT NULL AND greatest(p.score, w.peak) - b.score >= b.drop_alert_points
         AND b.drop_alert_points > 0
         AND (p.drop_alerted_at IS NULL OR p.drop_alerted_at < now() - interval '7 days'))

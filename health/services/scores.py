@@ -24,12 +24,10 @@ from health.models import (
     HealthProfile,
     HealthScore,
     HealthSettings,
-    HealthSnapshot,
     Measure,
     NpsResponse,
     ProfileMeasure,
     RescoreRequest,
-    SnapshotReason,
 )
 from health.ratelimit import redis_client
 from health.scoring import (
@@ -95,7 +93,6 @@ class ScoreChange(NamedTuple):
     score: int | None
     band: str
     peak_7d: int | None
-    points: dict
     dropped: bool  # fell by the profile's alert points within 7 days
 
 
@@ -121,6 +118,7 @@ def health_rescore(
         sentiment_since=now - timedelta(days=SENTIMENT_DAYS),
         due_days=health.outcome_due_days,
         escalation_tickets=ESCALATION_TICKETS,
+        record=record,
     )
     with transaction.atomic(), connection.cursor() as cursor:
         # The statement hashes and sorts per-account aggregates of whole
@@ -134,20 +132,9 @@ def health_rescore(
 
 
 def _record_changes(changes: list[tuple], now) -> None:
-    snapshots, events, entries, dropped = [], [], [], []
-    for account_id, first, old_score, old_band, score, band, peak, points, fell in changes:
-        if first or old_band != band:
-            snapshots.append(
-                HealthSnapshot(
-                    account_id=account_id,
-                    day=now.date(),
-                    taken_at=now,
-                    reason=SnapshotReason.BAND_CHANGE,
-                    score=score,
-                    band=band,
-                    points=points,
-                )
-            )
+    """Alerts for what changed (the statement itself wrote the snapshots)."""
+    events, entries, dropped = [], [], []
+    for account_id, first, old_score, old_band, score, band, peak, fell in changes:
         # A first score is a starting point, not news: it alerts nobody.
         band_changed = not first and old_band != band and bool(old_band) and bool(band)
         if not (band_changed or fell):
@@ -173,7 +160,6 @@ def _record_changes(changes: list[tuple], now) -> None:
                 "occurred_at": now,
             }
         )
-    HealthSnapshot.objects.bulk_create(snapshots)
     if dropped:
         HealthScore.objects.filter(account_id__in=dropped).update(drop_alerted_at=now)
     timeline_record_many(entries=entries)

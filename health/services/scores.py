@@ -8,8 +8,6 @@ import logging
 from datetime import date, timedelta
 from typing import NamedTuple
 
-import kombu.exceptions
-import redis
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -18,6 +16,7 @@ from django.utils import timezone
 from csplatform.events.services import event_record, events_record_many
 from csplatform.tenancy.context import current_tenant_id, tenant_context
 from csplatform.tenancy.models import Tenant, User
+from health.debounce import schedule_clear, schedule_once
 from health.models import (
     Band,
     CsmSentiment,
@@ -29,7 +28,6 @@ from health.models import (
     ProfileMeasure,
     RescoreRequest,
 )
-from health.ratelimit import redis_client
 from health.scoring import (
     DEFAULT_PROFILES,
     ESCALATION_TICKETS,
@@ -224,30 +222,21 @@ def health_rescore_request(*, account_ids: list[int]) -> None:
     transaction.on_commit(lambda: _rescore_schedule(tenant_id), robust=True)
 
 
-def _rescore_flag(tenant_id: int) -> str:
-    return f"{settings.CACHES['default']['KEY_PREFIX']}:{_RESCORE_FLAG}:{tenant_id}"
-
-
 def _rescore_schedule(tenant_id: int) -> bool:
-    """At most one queued re-score per tenant; best effort (the beat sweep
-    re-scores whatever is left if Redis or the broker is down)."""
     from health.tasks import rescore_requested
 
-    try:
-        if not redis_client().set(_rescore_flag(tenant_id), 1, nx=True, ex=60):
-            return False
-        rescore_requested.apply_async((tenant_id,), countdown=settings.HEALTH_RESCORE_DELAY_SECONDS)
-    except (redis.RedisError, kombu.exceptions.OperationalError):
-        logger.warning("could not schedule a re-score; the sweep will", exc_info=True)
-        return False
-    return True
+    return schedule_once(
+        _RESCORE_FLAG,
+        tenant_id,
+        ttl=60,
+        send=lambda: rescore_requested.apply_async(
+            (tenant_id,), countdown=settings.HEALTH_RESCORE_DELAY_SECONDS
+        ),
+    )
 
 
 def health_rescore_flag_clear(*, tenant_id: int) -> None:
-    try:
-        redis_client().delete(_rescore_flag(tenant_id))
-    except redis.RedisError:
-        logger.warning("could not clear the re-score flag", exc_info=True)
+    schedule_clear(_RESCORE_FLAG, tenant_id)
 
 
 def health_rescore_pending(*, tenant: Tenant) -> int:

@@ -9,8 +9,6 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-import kombu.exceptions
-import redis
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -20,8 +18,8 @@ from django.utils.dateparse import parse_datetime
 from csplatform.events.services import events_record_many
 from csplatform.tenancy.context import current_tenant_id, tenant_context
 from csplatform.tenancy.models import Tenant
+from health.debounce import schedule_clear, schedule_once
 from health.models import Feature, UsageMessage, UsagePending
-from health.ratelimit import redis_client
 from health.services.scores import health_rescore_request
 from health.sql import ATTACH_SQL, FOLD_SQL, INGEST_SQL, USER_ATTACH_SQL
 
@@ -30,10 +28,6 @@ logger = logging.getLogger(__name__)
 MAX_NAME = 200
 FOLD_DEBOUNCE_SECONDS = 10
 _FOLD_FLAG = "usage-fold-scheduled"
-
-
-def _fold_flag(tenant_id: int) -> str:
-    return f"{settings.CACHES['default']['KEY_PREFIX']}:{_FOLD_FLAG}:{tenant_id}"
 
 
 @dataclass
@@ -176,26 +170,19 @@ def usage_attach_users(*, user_ids: list[str] | None) -> int:
 
 def usage_fold_schedule(*, tenant_id: int) -> bool:
     """Ask a worker to fold the tenant's queued usage into the rollups, at most
-    once per FOLD_DEBOUNCE_SECONDS however many batches arrive (the flag is
-    cleared when the fold starts, so a batch committed after that schedules
-    another). Best effort: if Redis is down, the beat sweep folds instead."""
+    once per FOLD_DEBOUNCE_SECONDS however many batches arrive."""
     from health.tasks import fold_usage_rollups
 
-    try:
-        if not redis_client().set(_fold_flag(tenant_id), 1, nx=True, ex=FOLD_DEBOUNCE_SECONDS):
-            return False
-        fold_usage_rollups.delay(tenant_id)
-    except (redis.RedisError, kombu.exceptions.OperationalError):
-        logger.warning("could not schedule the usage fold; the sweep will", exc_info=True)
-        return False
-    return True
+    return schedule_once(
+        _FOLD_FLAG,
+        tenant_id,
+        ttl=FOLD_DEBOUNCE_SECONDS,
+        send=lambda: fold_usage_rollups.delay(tenant_id),
+    )
 
 
 def usage_fold_flag_clear(*, tenant_id: int) -> None:
-    try:
-        redis_client().delete(_fold_flag(tenant_id))
-    except redis.RedisError:
-        logger.warning("could not clear the usage fold flag", exc_info=True)
+    schedule_clear(_FOLD_FLAG, tenant_id)
 
 
 def usage_rollups_fold(*, tenant: Tenant, chunk: int = 200, max_chunks: int = 1000) -> int:

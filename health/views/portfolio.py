@@ -48,18 +48,23 @@ class PortfolioFilterForm(forms.Form):
         return found
 
 
-@require_http_methods(["GET"])
-@requires_role(Role.CSM)
-def portfolio_page(request, tenant_slug):
+def book_filters(request, form_class=None) -> tuple[forms.Form, dict]:
+    """The owner/segment filter of a leader's page, read from the query
+    string. A CSM's page opens on their own book; "Anyone" shows the tenant's."""
     data = request.GET.copy()
     if "owner" not in data and not role_at_least(request.tenant_role, Role.LEADER):
-        # A CSM's portfolio opens on their own book; "Anyone" shows the tenant's.
         data["owner"] = str(request.user.pk)
-    form = PortfolioFilterForm(
+    form = (form_class or PortfolioFilterForm)(
         data, owners=tenant_members(), segments=Segment.objects.order_by("name")
     )
     form.is_valid()
-    chosen = getattr(form, "cleaned_data", {})
+    return form, getattr(form, "cleaned_data", {})
+
+
+@require_http_methods(["GET"])
+@requires_role(Role.CSM)
+def portfolio_page(request, tenant_slug):
+    form, chosen = book_filters(request)
     owner, segment = chosen.get("owner"), chosen.get("segment")
     context = {
         "filter_form": form,

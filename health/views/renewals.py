@@ -9,12 +9,10 @@ from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
-from csplatform.tenancy.models import Role, role_at_least
+from csplatform.tenancy.models import Role
 from csplatform.ui.access import requires_role
 from health import selectors
-from health.views.portfolio import PortfolioFilterForm
-from lifecycle.forms import tenant_members
-from lifecycle.models import Segment
+from health.views.portfolio import PortfolioFilterForm, book_filters
 
 PAGE_SIZE = 50
 
@@ -29,14 +27,7 @@ class RenewalFilterForm(PortfolioFilterForm):
 @require_http_methods(["GET"])
 @requires_role(Role.CSM)
 def renewals_page(request, tenant_slug):
-    data = request.GET.copy()
-    if "owner" not in data and not role_at_least(request.tenant_role, Role.LEADER):
-        data["owner"] = str(request.user.pk)
-    form = RenewalFilterForm(
-        data, owners=tenant_members(), segments=Segment.objects.order_by("name")
-    )
-    form.is_valid()
-    chosen = getattr(form, "cleaned_data", {})
+    form, chosen = book_filters(request, RenewalFilterForm)
     owner, segment = chosen.get("owner"), chosen.get("segment")
     report = selectors.renewal_report(
         owner_id=owner.pk if owner else None,
@@ -44,7 +35,7 @@ def renewals_page(request, tenant_slug):
         order=chosen.get("order") or "renewal",
     )
     page = Paginator(report.rows, PAGE_SIZE).get_page(request.GET.get("page"))
-    query = data.copy()
+    query = request.GET.copy()
     query.pop("page", None)
     context = {
         "filter_form": form,

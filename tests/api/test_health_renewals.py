@@ -1,17 +1,12 @@
 """Renewal health over the API: rows with their three parts, totals by
 risk, filters, bad input, isolation and a flat query count."""
 
-from datetime import timedelta
-from decimal import Decimal
-
 import pytest
 from django.utils import timezone
 
 from csplatform.tenancy.context import tenant_context
-from health.models import HealthScore
-from lifecycle.models import ContactRole
-from tests import factories
 from tests.conftest import make_user
+from tests.health.renewal_data import renewing
 
 pytestmark = pytest.mark.django_db
 
@@ -19,32 +14,10 @@ URL = "/api/v1/health/renewals/"
 TODAY = timezone.now().date()
 
 
-def renewing(days, score, arr="10000", champion=False, **account_fields):
-    acct = factories.account(**account_fields)
-    factories.contract(
-        acct,
-        arr=Decimal(arr),
-        start_date=TODAY - timedelta(days=300),
-        renewal_date=TODAY + timedelta(days=days),
-    )
-    HealthScore.objects.create(
-        account=acct,
-        score=score,
-        band="green" if score >= 70 else "yellow" if score >= 40 else "red",
-        breakdown=[
-            {"measure": m, "points": score, "missing": False}
-            for m in ("outcomes", "trend", "engagement", "nps")
-        ],
-    )
-    if champion:
-        factories.contact(acct, role=ContactRole.CHAMPION)
-    return acct
-
-
 def test_rows_carry_the_three_parts_and_the_summary_the_money(tenant, viewer_api):
     with tenant_context(tenant):
-        risky = renewing(90, 10, arr="1000")
-        safe = renewing(20, 95, arr="4000", champion=True)
+        risky = renewing(90, 10, arr="1000").account
+        safe = renewing(20, 95, arr="4000", champion=True).account
     res = viewer_api.get(URL)
     assert res.status_code == 200, res.content
     rows = res.json()["results"]
@@ -69,7 +42,7 @@ def test_rows_carry_the_three_parts_and_the_summary_the_money(tenant, viewer_api
 
 def test_horizon_and_filters_and_bad_input(tenant, viewer_api):
     with tenant_context(tenant):
-        near = renewing(30, 50, tier="enterprise")
+        near = renewing(30, 50, tier="enterprise").account
         renewing(300, 50)
     assert [r["account"] for r in viewer_api.get(URL).json()["results"]] == [near.pk]
     assert len(viewer_api.get(URL, {"horizon_days": 400}).json()["results"]) == 2
@@ -80,10 +53,10 @@ def test_horizon_and_filters_and_bad_input(tenant, viewer_api):
 
 def test_another_tenants_renewals_never_show(tenant, other_tenant, viewer_api, other_api):
     with tenant_context(other_tenant):
-        theirs = renewing(30, 10)
+        theirs = renewing(30, 10).account
     their_csm = make_user(other_tenant, "csm")
     with tenant_context(tenant):
-        mine = renewing(30, 10)
+        mine = renewing(30, 10).account
     assert [r["account"] for r in viewer_api.get(URL).json()["results"]] == [mine.pk]
     assert [r["account"] for r in other_api.get(URL).json()["results"]] == [theirs.pk]
     assert viewer_api.get(URL, {"owner": their_csm.pk}).status_code == 400  # not a member here

@@ -3,48 +3,22 @@ ordering, a CSM's own book, isolation and a flat query count."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from decimal import Decimal
-
 import pytest
-from django.utils import timezone
 
 from csplatform.tenancy.context import tenant_context
 from csplatform.tenancy.models import Role
-from health.models import HealthScore
-from tests import factories
 from tests.conftest import make_user
+from tests.health.renewal_data import renewing
 from tests.pages.conftest import signed_in, url
 from tests.pages.test_health_portfolio import text
 
 pytestmark = pytest.mark.django_db
-TODAY = timezone.now().date()
-
-
-def renewing(name, days, score, arr="10000", owner=None):
-    acct = factories.account(name=name, owner=owner)
-    contract = factories.contract(
-        acct,
-        arr=Decimal(arr),
-        start_date=TODAY - timedelta(days=300),
-        renewal_date=TODAY + timedelta(days=days),
-    )
-    HealthScore.objects.create(
-        account=acct,
-        score=score,
-        band="green" if score >= 70 else "yellow" if score >= 40 else "red",
-        breakdown=[
-            {"measure": m, "points": score, "missing": False}
-            for m in ("outcomes", "trend", "engagement", "nps")
-        ],
-    )
-    return contract
 
 
 def test_leaders_see_each_renewal_with_its_parts_and_the_arr_at_risk(page, inside, tenant):
     with inside():
-        risky = renewing("Globex", 90, 10, arr="25000")
-        renewing("Initech", 20, 95, arr="4000")
+        risky = renewing(90, 10, arr="25000", name="Globex")
+        renewing(20, 95, arr="4000", name="Initech")
     html = page(Role.LEADER).get(url("health_renewals", tenant)).content.decode()
     assert text(html, "arr-at-risk") == "25,000"
     row = text(html, f"renewal-{risky.pk}")
@@ -61,8 +35,8 @@ def test_leaders_see_each_renewal_with_its_parts_and_the_arr_at_risk(page, insid
 def test_a_csm_opens_on_their_own_book_and_a_viewer_is_refused(users, inside, tenant, page):
     csm = users[Role.CSM]
     with inside():
-        renewing("Mine", 30, 50, owner=csm)
-        renewing("Someone else's", 30, 50, owner=make_user(tenant, Role.CSM))
+        renewing(30, 50, name="Mine", owner=csm)
+        renewing(30, 50, name="Someone else's", owner=make_user(tenant, Role.CSM))
     own = signed_in(csm).get(url("health_renewals", tenant)).content.decode()
     assert "Mine" in own and "Someone else" not in own
     everyone = signed_in(csm).get(url("health_renewals", tenant, query="owner=")).content.decode()
@@ -72,9 +46,9 @@ def test_a_csm_opens_on_their_own_book_and_a_viewer_is_refused(users, inside, te
 
 def test_another_tenants_renewals_never_show(page, tenant, other_tenant, inside):
     with tenant_context(other_tenant):
-        renewing("Their secret", 30, 10)
+        renewing(30, 10, name="Their secret")
     with inside():
-        renewing("Ours", 30, 10)
+        renewing(30, 10, name="Ours")
     html = page(Role.LEADER).get(url("health_renewals", tenant)).content.decode()
     assert "Ours" in html and "Their secret" not in html
 
@@ -90,7 +64,7 @@ def test_the_page_costs_the_same_queries_for_3_and_30_renewals(
 ):
     with inside():
         for i in range(n):
-            renewing(f"Customer {i}", 10 + i, 50)
+            renewing(10 + i, 50, name=f"Customer {i}")
     client = page(Role.LEADER)
     with django_assert_num_queries(QUERIES):
         assert client.get(url("health_renewals", tenant)).status_code == 200

@@ -130,6 +130,7 @@ WITH acc AS (
            coalesce(sum(d.events) FILTER (WHERE d.day <= %(today)s::date - 30), 0) AS previous_30
     FROM health_usagedailyaccount d
     WHERE d.tenant_id = %(tenant)s AND d.day > %(today)s::date - 60
+      AND d.day <= %(today)s::date
       AND (%(ids)s::bigint[] IS NULL OR d.account_id = ANY(%(ids)s::bigint[]))
     GROUP BY 1
 ), ever AS (
@@ -145,6 +146,7 @@ WITH acc AS (
         SELECT DISTINCT u.account_id, u.user_id
         FROM health_usagedailyaccountuser u
         WHERE u.tenant_id = %(tenant)s AND u.day > %(today)s::date - 30
+          AND u.day <= %(today)s::date
           AND (%(ids)s::bigint[] IS NULL OR u.account_id = ANY(%(ids)s::bigint[]))
     ) seen GROUP BY 1
 ), seats AS (
@@ -160,6 +162,7 @@ WITH acc AS (
     SELECT e.account_id, e.event, sum(e.events) AS n
     FROM health_usagedailyevent e
     WHERE e.tenant_id = %(tenant)s AND e.day > %(today)s::date - 30
+      AND e.day <= %(today)s::date
       AND (%(ids)s::bigint[] IS NULL OR e.account_id = ANY(%(ids)s::bigint[]))
     GROUP BY 1, 2
 ), features_used AS (

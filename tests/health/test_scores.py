@@ -355,3 +355,15 @@ def test_lifecycle_signals_rescore_the_account_without_anyone_asking(
         score = score_of(acct)
         assert breakdown(score)["outcomes"]["inputs"]["done"] == len(required)
         assert score.score == 100
+
+
+def test_scoring_as_of_a_past_day_ignores_later_usage(in_tenant):
+    """Scores for a past day (history rebuilt from rollups) see only the
+    usage up to that day."""
+    only_profile({"usage_frequency": 1})
+    acct = factories.account()
+    active_days(acct, [0, 1, 2, 3, 4, 20])
+    health_rescore(account_ids=None, today=TODAY - timedelta(days=10))
+    assert breakdown(score_of(acct))["usage_frequency"]["inputs"]["active_days"] == 1
+    health_rescore(account_ids=None)
+    assert breakdown(score_of(acct))["usage_frequency"]["inputs"]["active_days"] == 6

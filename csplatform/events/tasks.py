@@ -15,7 +15,9 @@ from csplatform.tenancy.models import Tenant
     acks_late=True,
 )
 def dispatch_event(tenant_id: int, event_id: int) -> int:
-    tenant = Tenant.objects.get(pk=tenant_id)
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:  # deleted since: its events went with it, nothing to retry
+        return 0
     return event_deliver(tenant=tenant, event_id=event_id)
 
 

@@ -14,7 +14,7 @@ from csplatform.events import registry
 from csplatform.events.models import DomainEvent, HandlerReceipt
 from csplatform.events.services import event_deliver, events_sweep_undispatched
 from csplatform.tenancy.context import tenant_context
-from csplatform.tenancy.models import Role
+from csplatform.tenancy.models import Role, Tenant
 from lifecycle import services
 from lifecycle.models import Stage
 from tests import factories
@@ -124,6 +124,15 @@ def test_sweep_redispatches_lost_events_for_every_tenant(recorder, tenant, other
     assert events_sweep_undispatched(older_than=timedelta(minutes=1)) == 2
     assert len(recorder) == 2
     assert events_sweep_undispatched(older_than=timedelta(minutes=1)) == 0
+
+
+def test_a_delivery_for_a_tenant_that_no_longer_exists_is_dropped_not_retried(db):
+    from csplatform.events.tasks import dispatch_event
+
+    gone_id = 10**9  # no such tenant (deleted since the event was queued)
+    assert not Tenant.objects.filter(pk=gone_id).exists()
+    # eager in tests: a retry would raise here (eager tasks propagate)
+    assert dispatch_event.delay(gone_id, 12345).get() == 0
 
 
 def test_a_task_that_forgets_its_tenant_sees_nothing(tenant):

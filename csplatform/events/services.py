@@ -13,6 +13,7 @@ from csplatform.events import registry
 from csplatform.events.models import DomainEvent, HandlerReceipt
 from csplatform.tenancy.context import current_tenant_id, tenant_context
 from csplatform.tenancy.models import Tenant
+from csplatform.tenancy.services import every_tenant_for_background_work
 
 logger = logging.getLogger(__name__)
 
@@ -92,7 +93,7 @@ def events_sweep_undispatched(*, older_than: timedelta, limit: int = 500) -> int
 
     cutoff = timezone.now() - older_than
     sent = 0
-    for tenant in Tenant.objects.all().iterator():  # cross-tenant by design
+    for tenant in every_tenant_for_background_work():
         with tenant_context(tenant):
             stale = list(
                 DomainEvent.objects.filter(dispatched_at__isnull=True, created_at__lt=cutoff)

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from csplatform.tenancy.context import current_tenant_id, tenant_context
-from csplatform.tenancy.models import Tenant
+from csplatform.tenancy.services import every_tenant_for_background_work
 from health.models import INGESTION_SAMPLE, IngestionLog
 from health.ratelimit import redis_client
 from health.services.usage import BatchResult
@@ -74,7 +74,7 @@ def ingestion_log_prune(*, older_than: timedelta) -> int:
     as row-level security requires."""
     cutoff = timezone.now() - older_than
     removed = 0
-    for tenant in Tenant.objects.all().iterator():  # cross-tenant by design
+    for tenant in every_tenant_for_background_work():
         with tenant_context(tenant):
             removed += IngestionLog.objects.filter(received_at__lt=cutoff).delete()[0]
     return removed

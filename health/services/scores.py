@@ -16,6 +16,7 @@ from django.utils import timezone
 from csplatform.events.services import event_record, events_record_many
 from csplatform.tenancy.context import current_tenant_id, tenant_context
 from csplatform.tenancy.models import Tenant, User
+from csplatform.tenancy.services import every_tenant_for_background_work
 from health.debounce import schedule_clear, schedule_once
 from health.models import (
     Band,
@@ -264,7 +265,7 @@ def health_rescore_all(*, snapshot: bool = True) -> int:
     per tenant) and take the day's snapshots. Crosses tenants deliberately,
     one tenant context at a time."""
     changed = 0
-    for tenant in Tenant.objects.all().iterator():  # cross-tenant by design
+    for tenant in every_tenant_for_background_work():
         with tenant_context(tenant):
             changed += len(health_rescore(account_ids=None))
             if snapshot:
@@ -275,7 +276,7 @@ def health_rescore_all(*, snapshot: bool = True) -> int:
 def health_rescore_sweep() -> int:
     """Catch-up for lost schedules: re-score every tenant's pending requests."""
     done = 0
-    for tenant in Tenant.objects.all().iterator():  # cross-tenant by design
+    for tenant in every_tenant_for_background_work():
         with tenant_context(tenant):
             pending = RescoreRequest.objects.exists()
         if pending:

@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 from csplatform.events.services import events_record_many
 from csplatform.tenancy.context import current_tenant_id, tenant_context
 from csplatform.tenancy.models import Tenant
+from csplatform.tenancy.services import every_tenant_for_background_work
 from health.debounce import schedule_clear, schedule_once
 from health.models import Feature, UsageMessage, UsagePending
 from health.services.scores import health_rescore_request
@@ -213,7 +214,7 @@ def usage_rollups_fold_all() -> int:
     Redis down, a worker restart). Crosses tenants deliberately, one tenant
     context at a time, as row-level security requires."""
     folded = 0
-    for tenant in Tenant.objects.all().iterator():  # cross-tenant by design
+    for tenant in every_tenant_for_background_work():
         with tenant_context(tenant):
             # Also places tracks whose user was grouped by a racing request.
             usage_attach_users(user_ids=None)
@@ -274,7 +275,7 @@ def usage_messages_prune(*, older_than: timedelta) -> int:
     one tenant context at a time, as row-level security requires."""
     cutoff = timezone.now() - older_than
     removed = 0
-    for tenant in Tenant.objects.all().iterator():  # cross-tenant by design
+    for tenant in every_tenant_for_background_work():
         with tenant_context(tenant):
             removed += UsageMessage.objects.filter(created_at__lt=cutoff).delete()[0]
     return removed

@@ -68,3 +68,15 @@ def test_the_page_costs_the_same_queries_for_3_and_30_renewals(
     client = page(Role.LEADER)
     with django_assert_num_queries(QUERIES):
         assert client.get(url("health_renewals", tenant)).status_code == 200
+
+
+def test_a_bad_filter_is_named_and_the_page_still_answers(page, tenant, inside):
+    with inside():
+        renewing(30, 50, name="Ours")
+    response = page(Role.LEADER).get(
+        url("health_renewals", tenant, query="owner=999999&order=vibes&page=abc")
+    )
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.count('class="errorlist"') == 2  # owner and order, each named at its field
+    assert "Ours" in html  # unfiltered, first page

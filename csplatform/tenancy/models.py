@@ -121,8 +121,6 @@ class Membership(TenantScopedModel):
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.CSM)
-    skills = models.JSONField(default=list, blank=True)
-    weekly_capacity_hours = models.DecimalField(max_digits=5, decimal_places=1, default=40)
 
     class Meta:
         constraints = [

@@ -13,10 +13,10 @@ SEED = 2026
 USERS = [
     ("admin@northwind.test", "Avery Brooks", Role.ADMIN, {}),
     ("leader@northwind.test", "Jordan Ellis", Role.LEADER, {}),
-    ("csm@northwind.test", "Casey Morgan", Role.CSM, {"skills": ["onboarding", "enterprise"]}),
-    ("csm1@northwind.test", "Riley Chen", Role.CSM, {"skills": ["adoption", "apac"]}),
-    ("csm2@northwind.test", "Sam Patel", Role.CSM, {"skills": ["renewals", "emea"]}),
-    ("csm3@northwind.test", "Taylor Nguyen", Role.CSM, {"skills": ["smb", "onboarding"]}),
+    ("csm@northwind.test", "Casey Morgan", Role.CSM, {}),
+    ("csm1@northwind.test", "Riley Chen", Role.CSM, {}),
+    ("csm2@northwind.test", "Sam Patel", Role.CSM, {}),
+    ("csm3@northwind.test", "Taylor Nguyen", Role.CSM, {}),
     ("viewer@northwind.test", "Morgan Diaz", Role.VIEWER, {}),
 ]
 

@@ -1,0 +1,169 @@
+"""Task status moves, snoozing, time logging and reassignment through
+work.services, each leaving its mark on the account timeline."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from csplatform.events.models import DomainEvent
+from csplatform.tenancy.models import Role
+from lifecycle.models import TimelineEntry
+from tests import factories
+from tests.conftest import make_user
+from work import services
+from work.errors import TaskTransitionRejected
+from work.models import Playbook, PlaybookRun, PlaybookStep, RunStatus, Task, TaskStatus
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TODAY = dt.date.today
+
+
+@pytest.fixture
+def task(in_tenant, users):
+    account = factories.account(owner=users[Role.CSM])
+    return services.task_create(
+        account=account,
+        title="Kickoff call",
+        due_date=TODAY() + dt.timedelta(days=2),
+        actor=users[Role.LEADER],
+        assignee=users[Role.CSM],
+    )
+
+
+# (action, from status, to status) for every transition of the task FSM.
+TRANSITIONS = [
+    ("start", TaskStatus.OPEN, TaskStatus.IN_PROGRESS),
+    ("complete", TaskStatus.OPEN, TaskStatus.DONE),
+    ("complete", TaskStatus.IN_PROGRESS, TaskStatus.DONE),
+    ("skip", TaskStatus.OPEN, TaskStatus.SKIPPED),
+    ("skip", TaskStatus.IN_PROGRESS, TaskStatus.SKIPPED),
+    ("cancel", TaskStatus.OPEN, TaskStatus.CANCELLED),
+    ("cancel", TaskStatus.IN_PROGRESS, TaskStatus.CANCELLED),
+    ("reopen", TaskStatus.DONE, TaskStatus.OPEN),
+    ("reopen", TaskStatus.SKIPPED, TaskStatus.OPEN),
+    ("reopen", TaskStatus.CANCELLED, TaskStatus.OPEN),
+]
+
+
+@pytest.mark.parametrize(("action", "source", "target"), TRANSITIONS)
+def test_every_transition_moves_the_task_and_writes_the_timeline(
+    task, users, action, source, target
+):
+    Task.objects.filter(pk=task.pk).update(status=source)
+    moved = services.task_transition(task=task, action=action, actor=users[Role.CSM])
+    assert moved.status == target
+    assert Task.objects.get(pk=task.pk).status == target
+    assert TimelineEntry.objects.filter(account=task.account, kind=f"task_{_past(action)}").exists()
+    closed = target in (TaskStatus.DONE, TaskStatus.SKIPPED, TaskStatus.CANCELLED)
+    assert (Task.objects.get(pk=task.pk).closed_at is not None) == closed
+
+
+def _past(action: str) -> str:
+    return {"start": "started", "complete": "completed", "skip": "skipped"}.get(
+        action, action + "ed" if not action.endswith("l") else action + "led"
+    )
+
+
+@pytest.mark.parametrize(
+    ("action", "source"),
+    [
+        ("start", TaskStatus.IN_PROGRESS),
+        ("start", TaskStatus.DONE),
+        ("complete", TaskStatus.DONE),
+        ("skip", TaskStatus.CANCELLED),
+        ("cancel", TaskStatus.SKIPPED),
+        ("reopen", TaskStatus.OPEN),
+        ("reopen", TaskStatus.IN_PROGRESS),
+    ],
+)
+def test_a_move_the_status_does_not_allow_is_rejected(task, users, action, source):
+    Task.objects.filter(pk=task.pk).update(status=source)
+    with pytest.raises(TaskTransitionRejected):
+        services.task_transition(task=task, action=action, actor=users[Role.CSM])
+    assert Task.objects.get(pk=task.pk).status == source
+
+
+def test_completing_records_the_outcome_and_a_task_completed_event(task, users):
+    services.task_transition(
+        task=task, action="complete", actor=users[Role.CSM], outcome="Kickoff held"
+    )
+    assert Task.objects.get(pk=task.pk).outcome == "Kickoff held"
+    event = DomainEvent.objects.get(kind="task_completed")
+    assert event.account_id == task.account_id and event.payload["task_id"] == task.pk
+
+
+def test_snooze_moves_the_due_date_and_keeps_the_original(task, users):
+    later = TODAY() + dt.timedelta(days=9)
+    services.task_snooze(task=task, until=later, actor=users[Role.CSM])
+    task.refresh_from_db()
+    assert task.due_date == later
+    assert task.original_due_date == TODAY() + dt.timedelta(days=2)
+    with pytest.raises(ValidationError) as error:
+        services.task_snooze(task=task, until=TODAY(), actor=users[Role.CSM])
+    assert "until" in error.value.message_dict
+
+
+def test_time_entries_add_up(task, users):
+    services.task_time_log(task=task, minutes=25, actor=users[Role.CSM])
+    services.task_time_log(task=task, minutes=20, actor=users[Role.CSM], note="follow-up")
+    assert Task.objects.get(pk=task.pk).logged_minutes == 45
+    for bad in (0, -5, 2000, "x"):
+        with pytest.raises(ValidationError) as error:
+            services.task_time_log(task=task, minutes=bad, actor=users[Role.CSM])
+        assert "minutes" in error.value.message_dict
+    with pytest.raises(ValidationError) as error:
+        services.task_time_log(
+            task=task, minutes=5, actor=users[Role.CSM], logged_on=TODAY() + dt.timedelta(days=1)
+        )
+    assert "logged_on" in error.value.message_dict
+    assert Task.objects.get(pk=task.pk).logged_minutes == 45
+
+
+def test_reassign_moves_only_open_tasks_to_a_member_who_works(tenant, task, users):
+    done = services.task_create(
+        account=task.account, title="Old", due_date=TODAY(), actor=None, assignee=users[Role.CSM]
+    )
+    services.task_transition(task=done, action="complete", actor=None)
+    moved = services.tasks_reassign(
+        task_ids=[task.pk, done.pk], assignee_id=users[Role.LEADER].pk, actor=users[Role.LEADER]
+    )
+    assert [t.pk for t in moved] == [task.pk]
+    assert Task.objects.get(pk=task.pk).assignee == users[Role.LEADER]
+    assert Task.objects.get(pk=done.pk).assignee == users[Role.CSM]
+    outsider = make_user(None)
+    for who in (users[Role.VIEWER], outsider):
+        with pytest.raises(ValidationError) as error:
+            services.tasks_reassign(task_ids=[task.pk], assignee_id=who.pk, actor=None)
+        assert "assignee" in error.value.message_dict
+
+
+def test_playbook_start_is_once_per_occurrence_and_dependent_steps_wait(in_tenant, users):
+    account = factories.account(owner=users[Role.CSM])
+    playbook = Playbook.objects.create(name="Kickoff")
+    first = PlaybookStep.objects.create(
+        playbook=playbook, position=1, title="Call", due_offset_days=3
+    )
+    PlaybookStep.objects.create(
+        playbook=playbook, position=2, title="Recap", due_offset_days=1, depends_on=first
+    )
+    run, created = services.playbook_start(
+        playbook=playbook, account=account, occurrence_key="stage:1", actor=None
+    )
+    again, created_again = services.playbook_start(
+        playbook=playbook, account=account, occurrence_key="stage:1", actor=None
+    )
+    assert created and not created_again and again.pk == run.pk
+    tasks = list(Task.objects.filter(run=run))
+    assert [t.title for t in tasks] == ["Call"]
+    assert tasks[0].due_date == timezone.localdate() + dt.timedelta(days=3)
+    assert tasks[0].assignee == users[Role.CSM]
+    services.task_transition(task=tasks[0], action="complete", actor=users[Role.CSM])
+    assert sorted(Task.objects.filter(run=run).values_list("title", flat=True)) == ["Call", "Recap"]
+    recap = Task.objects.get(run=run, title="Recap")
+    services.task_transition(task=recap, action="complete", actor=users[Role.CSM])
+    assert PlaybookRun.objects.get(pk=run.pk).status == RunStatus.COMPLETED

@@ -1,0 +1,127 @@
+"""Tasks: a unit of CSM work on an account, with an FSM status, and the time
+logged against it."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django_fsm import FSMField, transition
+
+from csplatform.tenancy.models import TenantScopedModel
+from lifecycle.models import Account
+from work.models.playbooks import PlaybookRun, PlaybookStep, Priority
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    IN_PROGRESS = "in_progress", "In progress"
+    DONE = "done", "Done"
+    SKIPPED = "skipped", "Skipped"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+OPEN_STATUSES = [TaskStatus.OPEN, TaskStatus.IN_PROGRESS]
+CLOSED_STATUSES = [TaskStatus.DONE, TaskStatus.SKIPPED, TaskStatus.CANCELLED]
+
+
+class Task(TenantScopedModel):
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tasks")
+    run = models.ForeignKey(
+        PlaybookRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    step = models.ForeignKey(
+        PlaybookStep, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
+    )
+    title = models.CharField(max_length=200)
+    instructions = models.TextField(blank=True, default="")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_tasks",
+    )
+    due_date = models.DateField()
+    # The due date it was created with; snoozing moves only `due_date`.
+    original_due_date = models.DateField()
+    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    required_skill = models.SlugField(max_length=50, blank=True, default="")
+    estimated_minutes = models.PositiveIntegerField(
+        default=30, validators=[MinValueValidator(1), MaxValueValidator(10_000)]
+    )
+    status = FSMField(default=TaskStatus.OPEN, choices=TaskStatus.choices, protected=False)
+    outcome = models.TextField(blank=True, default="")
+    logged_minutes = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["due_date", "priority", "id"]
+        constraints = [
+            # A playbook run creates each step's task once.
+            models.UniqueConstraint(
+                fields=["run", "step"],
+                condition=Q(run__isnull=False, step__isnull=False),
+                name="task_once_per_run_step",
+            ),
+        ]
+        indexes = [
+            # The queue: my open tasks by due date.
+            models.Index(
+                fields=["tenant", "assignee", "due_date"],
+                condition=Q(status__in=["open", "in_progress"]),
+                name="task_open_by_assignee",
+            ),
+            models.Index(fields=["tenant", "account"], name="task_account"),
+            models.Index(
+                fields=["tenant", "due_date"],
+                condition=Q(status__in=["open", "in_progress"]),
+                name="task_open_by_due",
+            ),
+            models.Index(fields=["tenant", "closed_at"], name="task_closed"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    # -- transitions change only the row; work.services records and notifies.
+    @transition(field=status, source=TaskStatus.OPEN, target=TaskStatus.IN_PROGRESS)
+    def start(self):
+        pass
+
+    @transition(field=status, source=OPEN_STATUSES, target=TaskStatus.DONE)
+    def complete(self):
+        pass
+
+    @transition(field=status, source=OPEN_STATUSES, target=TaskStatus.SKIPPED)
+    def skip(self):
+        pass
+
+    @transition(field=status, source=OPEN_STATUSES, target=TaskStatus.CANCELLED)
+    def cancel(self):
+        pass
+
+    @transition(field=status, source=CLOSED_STATUSES, target=TaskStatus.OPEN)
+    def reopen(self):
+        pass
+
+
+class TimeEntry(TenantScopedModel):
+    task = models.ForeignKey(Task, on_delete=models.CASCADE, related_name="time_entries")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    minutes = models.PositiveIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(1440)]
+    )
+    logged_on = models.DateField()
+    note = models.CharField(max_length=300, blank=True, default="")
+
+    class Meta:
+        ordering = ["logged_on", "id"]
+        indexes = [models.Index(fields=["tenant", "logged_on"], name="timeentry_day")]

@@ -1,0 +1,314 @@
+"""Every change to a task: creation, status moves, snoozing, time logging,
+reassignment. Each writes the account timeline in the same transaction and
+records its domain event for after commit."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django_fsm import can_proceed
+
+from csplatform.events.services import event_record
+from csplatform.tenancy.models import Membership, Role, User, role_at_least
+from lifecycle.models import Account
+from lifecycle.services import timeline_record, timeline_record_many
+from work.errors import TaskTransitionRejected
+from work.models import Priority, Task, TaskStatus, TimeEntry
+
+# action -> (FSM method, timeline kind, timeline verb)
+TASK_ACTIONS = {
+    "start": ("start", "task_started", "Started"),
+    "complete": ("complete", "task_completed", "Completed"),
+    "skip": ("skip", "task_skipped", "Skipped"),
+    "cancel": ("cancel", "task_cancelled", "Cancelled"),
+    "reopen": ("reopen", "task_reopened", "Reopened"),
+}
+
+
+def _task_payload(task: Task, **extra) -> dict:
+    return {
+        "task_id": task.pk,
+        "run_id": task.run_id,
+        "step_id": task.step_id,
+        "assignee_id": task.assignee_id,
+        **extra,
+    }
+
+
+def assignable_user(*, user_id: int | None, field: str = "assignee") -> User | None:
+    """The user if they are a member of the tenant who can do work (csm and
+    up); a field-level ValidationError otherwise."""
+    if user_id is None:
+        return None
+    membership = Membership.objects.select_related("user").filter(user_id=user_id).first()
+    if membership is None or not role_at_least(membership.role, Role.CSM):
+        raise ValidationError({field: ["Choose a CSM, leader or admin of this workspace."]})
+    return membership.user
+
+
+@transaction.atomic
+def task_create(
+    *,
+    account: Account,
+    title: str,
+    due_date: dt.date,
+    actor: User | None,
+    assignee: User | None = None,
+    priority: int = Priority.NORMAL,
+    estimated_minutes: int = 30,
+    instructions: str = "",
+    required_skill: str = "",
+    run=None,
+    step=None,
+) -> Task:
+    title = (title or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not title:
+        errors["title"] = ["Give the task a title."]
+    if priority not in Priority.values:
+        errors["priority"] = ["Choose urgent, high, normal or low."]
+    if not (1 <= int(estimated_minutes or 0) <= 10_000):
+        errors["estimated_minutes"] = ["Estimate between 1 and 10,000 minutes."]
+    if errors:
+        raise ValidationError(errors)
+    if assignee is not None:
+        assignable_user(user_id=assignee.pk)
+    task = Task.objects.create(
+        account=account,
+        title=title[:200],
+        instructions=instructions,
+        assignee=assignee,
+        due_date=due_date,
+        original_due_date=due_date,
+        priority=priority,
+        estimated_minutes=estimated_minutes,
+        required_skill=required_skill,
+        run=run,
+        step=step,
+        created_by=actor,
+    )
+    who = assignee.display_name if assignee else "nobody yet"
+    timeline_record(
+        account=account,
+        kind="task_created",
+        title=f"Task created: {task.title}",
+        body=f"Assigned to {who}, due {due_date:%Y-%m-%d}.",
+        actor=actor,
+        payload=_task_payload(task),
+    )
+    event_record(kind="task_created", account_id=account.pk, payload=_task_payload(task))
+    return task
+
+
+@transaction.atomic
+def task_transition(*, task: Task, action: str, actor: User | None, outcome: str = "") -> Task:
+    """Move a task through its FSM (start, complete, skip, cancel, reopen).
+    Completing a playbook task creates the steps that waited for it."""
+    if action not in TASK_ACTIONS:
+        raise ValidationError({"action": [f"Choose one of {', '.join(TASK_ACTIONS)}."]})
+    method_name, kind, verb = TASK_ACTIONS[action]
+    task = Task.objects.select_for_update().select_related("account").get(pk=task.pk)
+    method = getattr(task, method_name)
+    if not can_proceed(method):
+        raise TaskTransitionRejected(
+            f"A task that is {task.get_status_display().lower()} cannot be {verb.lower()}.",
+            status=task.status,
+            action=action,
+        )
+    method()
+    now = timezone.now()
+    fields = ["status", "updated_at"]
+    if action == "start":
+        task.started_at = now
+        fields.append("started_at")
+    elif action == "reopen":
+        task.closed_at = None
+        fields.append("closed_at")
+    else:
+        task.closed_at = now
+        fields.append("closed_at")
+    outcome = (outcome or "").strip()
+    if outcome:
+        task.outcome = outcome
+        fields.append("outcome")
+    task.save(update_fields=fields)
+    timeline_record(
+        account=task.account,
+        kind=kind,
+        title=f"{verb}: {task.title}",
+        body=outcome,
+        actor=actor,
+        payload=_task_payload(task, status=task.status),
+    )
+    event_record(kind=kind, account_id=task.account_id, payload=_task_payload(task))
+    if task.run_id is not None:
+        from work.services.playbooks import playbook_run_advance
+
+        playbook_run_advance(task=task, actor=actor)
+    return task
+
+
+@transaction.atomic
+def task_snooze(*, task: Task, until: dt.date, actor: User | None) -> Task:
+    """Move an open task's due date to a later day (the original is kept)."""
+    task = Task.objects.select_for_update().select_related("account").get(pk=task.pk)
+    if task.status not in (TaskStatus.OPEN, TaskStatus.IN_PROGRESS):
+        raise ValidationError({"until": ["Only an open task can be snoozed."]})
+    if until is None or until <= timezone.localdate():
+        raise ValidationError({"until": ["Snooze to a day after today."]})
+    previous = task.due_date
+    task.due_date = until
+    task.save(update_fields=["due_date", "updated_at"])
+    timeline_record(
+        account=task.account,
+        kind="task_snoozed",
+        title=f"Snoozed: {task.title}",
+        body=f"Due {previous:%Y-%m-%d} → {until:%Y-%m-%d}.",
+        actor=actor,
+        payload=_task_payload(task, previous_due=str(previous), due=str(until)),
+    )
+    return task
+
+
+@transaction.atomic
+def task_outcome_set(*, task: Task, outcome: str, actor: User | None) -> Task:
+    outcome = (outcome or "").strip()
+    if not outcome:
+        raise ValidationError({"outcome": ["Write the outcome."]})
+    task = Task.objects.select_for_update().select_related("account").get(pk=task.pk)
+    task.outcome = outcome
+    task.save(update_fields=["outcome", "updated_at"])
+    timeline_record(
+        account=task.account,
+        kind="task_outcome",
+        title=f"Outcome noted: {task.title}",
+        body=outcome,
+        actor=actor,
+        payload=_task_payload(task),
+    )
+    return task
+
+
+@transaction.atomic
+def task_time_log(
+    *,
+    task: Task,
+    minutes: int,
+    actor: User | None,
+    note: str = "",
+    logged_on: dt.date | None = None,
+) -> TimeEntry:
+    """Add a time entry; a task can have several."""
+    try:
+        minutes = int(minutes)
+    except (TypeError, ValueError):
+        raise ValidationError({"minutes": ["Enter whole minutes."]}) from None
+    if not 1 <= minutes <= 1440:
+        raise ValidationError({"minutes": ["Log between 1 and 1,440 minutes."]})
+    logged_on = logged_on or timezone.localdate()
+    if logged_on > timezone.localdate():
+        raise ValidationError({"logged_on": ["Time cannot be logged for a future day."]})
+    task = Task.objects.select_related("account").get(pk=task.pk)
+    entry = TimeEntry.objects.create(
+        task=task, user=actor, minutes=minutes, logged_on=logged_on, note=(note or "")[:300]
+    )
+    Task.objects.filter(pk=task.pk).update(
+        logged_minutes=F("logged_minutes") + minutes, updated_at=timezone.now()
+    )
+    timeline_record(
+        account=task.account,
+        kind="task_time_logged",
+        title=f"{minutes} min logged: {task.title}",
+        body=entry.note,
+        actor=actor,
+        payload=_task_payload(task, minutes=minutes, entry_id=entry.pk),
+    )
+    return entry
+
+
+@transaction.atomic
+def task_update(
+    *,
+    task: Task,
+    actor: User | None,
+    title: str | None = None,
+    instructions: str | None = None,
+    due_date: dt.date | None = None,
+    priority: int | None = None,
+    estimated_minutes: int | None = None,
+) -> Task:
+    """Edit a task's details by hand (reassigning has its own function)."""
+    task = Task.objects.select_for_update().select_related("account").get(pk=task.pk)
+    errors: dict[str, list[str]] = {}
+    changed = []
+    if title is not None:
+        if not title.strip():
+            errors["title"] = ["Give the task a title."]
+        task.title = title.strip()[:200]
+        changed.append("title")
+    if instructions is not None:
+        task.instructions = instructions
+        changed.append("instructions")
+    if due_date is not None:
+        task.due_date = due_date
+        changed.append("due_date")
+    if priority is not None:
+        if priority not in Priority.values:
+            errors["priority"] = ["Choose urgent, high, normal or low."]
+        task.priority = priority
+        changed.append("priority")
+    if estimated_minutes is not None:
+        if not 1 <= estimated_minutes <= 10_000:
+            errors["estimated_minutes"] = ["Estimate between 1 and 10,000 minutes."]
+        task.estimated_minutes = estimated_minutes
+        changed.append("estimated_minutes")
+    if errors:
+        raise ValidationError(errors)
+    if changed:
+        task.save(update_fields=[*changed, "updated_at"])
+        timeline_record(
+            account=task.account,
+            kind="task_updated",
+            title=f"Task edited: {task.title}",
+            body="Changed " + ", ".join(f.replace("_", " ") for f in changed) + ".",
+            actor=actor,
+            payload=_task_payload(task, fields=changed),
+        )
+    return task
+
+
+@transaction.atomic
+def tasks_reassign(*, task_ids: list[int], assignee_id: int, actor: User | None) -> list[Task]:
+    """Give open tasks to another person, one or many at once. Closed tasks
+    keep who did them; ids of other tenants' tasks are simply not found."""
+    assignee = assignable_user(user_id=assignee_id)
+    tasks = list(
+        Task.objects.select_for_update()
+        .filter(pk__in=task_ids, status__in=[TaskStatus.OPEN, TaskStatus.IN_PROGRESS])
+        .exclude(assignee_id=assignee.pk)
+        .order_by("pk")
+    )
+    if not tasks:
+        return []
+    previous = {t.pk: t.assignee_id for t in tasks}
+    Task.objects.filter(pk__in=[t.pk for t in tasks]).update(
+        assignee=assignee, updated_at=timezone.now()
+    )
+    entries = []
+    for task in tasks:
+        task.assignee = assignee
+        entries.append(
+            {
+                "account_id": task.account_id,
+                "kind": "task_reassigned",
+                "title": f"Reassigned to {assignee.display_name}: {task.title}",
+                "actor": actor,
+                "payload": _task_payload(task, previous_assignee_id=previous[task.pk]),
+            }
+        )
+    timeline_record_many(entries=entries)
+    return tasks

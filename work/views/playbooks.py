@@ -67,7 +67,7 @@ def account_playbook_start(request, tenant_slug, pk):
     if form.is_valid():
         playbook = Playbook.objects.filter(pk=form.cleaned_data["playbook"]).first()
         try:
-            run, created = services.playbook_start(
+            _run, created = services.playbook_start(
                 playbook=playbook,
                 account=account,
                 occurrence_key=f"manual:{request.user.pk}:{form.cleaned_data['nonce']}",

@@ -4,6 +4,7 @@ cancelling runs, and the defaults every tenant starts with."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from io import StringIO
 
 import pytest
@@ -226,7 +227,7 @@ def test_a_new_tenant_gets_the_default_skills_and_playbooks(db):
         renewal = playbooks["renewal-prep-120"]
         steps = list(renewal.steps.order_by("position"))
         assert steps[0].depends_on is None
-        assert all(s.depends_on_id == prev.pk for prev, s in zip(steps, steps[1:], strict=False))
+        assert all(s.depends_on_id == prev.pk for prev, s in itertools.pairwise(steps))
         assert all(s.instructions for p in playbooks.values() for s in p.steps.all())
         risk = playbooks["risk-recovery"].steps.order_by("position").first()
         assert risk.priority == 1 and risk.due_offset_days == 0

@@ -117,7 +117,9 @@ class ProfileForm(forms.Form):
     skills = forms.MultipleChoiceField(
         required=False, widget=forms.CheckboxSelectMultiple, label="Skills"
     )
-    weekly_capacity_hours = forms.DecimalField(label="Hours a week", max_digits=5, decimal_places=1)
+    weekly_capacity_hours = forms.DecimalField(
+        label="Hours a week", max_digits=5, decimal_places=1, min_value=0, max_value=168
+    )
     takes_assignments = forms.BooleanField(required=False, label="Takes assignments")
 
     def __init__(self, *args, skills, **kwargs):
@@ -150,5 +152,7 @@ class GroupForm(forms.Form):
 class WorkSettingsForm(forms.Form):
     unplanned_share_percent = forms.IntegerField(
         label="Unplanned share (%)",
+        min_value=0,
+        max_value=90,
         help_text="Share of every CSM's weekly hours kept free for unplanned work (0-90).",
     )

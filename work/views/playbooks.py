@@ -80,6 +80,8 @@ def account_playbook_start(request, tenant_slug, pk):
             if created:
                 return _back(request, account, f"Started “{playbook.name}”.")
             return _back(request, account, f"“{playbook.name}” was already started by this form.")
+    if "nonce" in form.errors:  # a hidden field: say it where it shows
+        form.add_error(None, "This form is out of date; reload the page and try again.")
     return _work_card(request, account, start_form=form, status=FORM_ERRORS)
 
 

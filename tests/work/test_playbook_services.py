@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import threading
+import time
 from io import StringIO
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import connections
 from django.utils import timezone
 
 from csplatform.tenancy.context import tenant_context
@@ -251,3 +254,49 @@ def test_work_defaults_command_fills_every_tenant(db):
     assert f"{tenant.slug}: 0 skills, 1 playbooks added" in out.getvalue()
     with tenant_context(tenant):
         assert Playbook.objects.filter(key="advocate-ask").exists()
+
+
+def test_a_duplicate_start_racing_the_first_creates_nothing(tenant):
+    """The second delivery of the same occurrence arrives while the first is
+    still in its transaction: it waits on the unique key, then answers with
+    the run that won."""
+    owner = make_user(tenant, Role.CSM)
+    with tenant_context(tenant):
+        services.csm_profiles_ensure()
+        playbook = services.playbook_save(name="Race")
+        services.playbook_step_save(playbook=playbook, title="Call")
+        account = factories.account(owner=owner)
+    first_inside = threading.Event()
+    results, errors = {}, []
+
+    def start(name, hold):
+        try:
+            if not hold:
+                first_inside.wait(timeout=10)
+            with tenant_context(tenant):
+                results[name] = services.playbook_start(
+                    playbook=playbook, account=account, occurrence_key="event:7", actor=None
+                )
+                if hold:
+                    first_inside.set()
+                    time.sleep(1.0)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+            first_inside.set()
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=start, args=("first", True)),
+        threading.Thread(target=start, args=("second", False)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not errors
+    (run1, created1), (run2, created2) = results["first"], results["second"]
+    assert created1 and not created2 and run1.pk == run2.pk
+    with tenant_context(tenant):
+        assert PlaybookRun.objects.filter(playbook=playbook).count() == 1
+        assert Task.objects.filter(run__playbook=playbook).count() == 1

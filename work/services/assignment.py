@@ -125,13 +125,11 @@ def least_loaded_user(*, skill: str, due_date: dt.date, estimated_minutes: int) 
                 output_field=IntegerField(),
             ),
         )
+        .select_related("user")
         .order_by("-has_room", "-free", "user_id")
-        .values_list("user_id", flat=True)
         .first()
     )
-    if best is None:
-        return None
-    return User.objects.get(pk=best)
+    return best.user if best is not None else None
 
 
 def _available(user_id: int, due_date: dt.date, *, needs_assignments: bool) -> bool:

@@ -259,7 +259,13 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # One enum component for stages, whatever the field is called (to_stage, ...).
-    "ENUM_NAME_OVERRIDES": {"StageEnum": "lifecycle.models.Stage"},
+    "ENUM_NAME_OVERRIDES": {
+        "StageEnum": "lifecycle.models.Stage",
+        # "status" names several choice sets; each gets its own name.
+        "ContractStatusEnum": "lifecycle.models.ContractStatus",
+        "RuleFiringStatusEnum": "work.models.FiringStatus",
+        "RuleActionRunStatusEnum": "work.models.ActionStatus",
+    },
 }
 
 LOGGING = {

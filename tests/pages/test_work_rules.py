@@ -260,11 +260,13 @@ def test_the_editor_shows_a_saved_rule(page, tenant, inside, users):
     assert '<option value="churned" selected>' in html
 
 
-def test_owners_may_be_typed_as_emails(page, tenant, inside, users):
+def test_owners_may_be_typed_as_emails_and_are_listed_by_email(page, tenant, inside, users):
     data = form(**{"conditions.0.field": "owner", "conditions.0.value": users["csm"].email})
     assert page(Role.LEADER).post(url("rule_new", tenant), data).status_code == 302
     with inside():
         assert Rule.objects.get().conditions[0]["value"] == [users["csm"].pk]
+    html = page(Role.CSM).get(url("rules", tenant)).content.decode()
+    assert f"if Owner is one of {users['csm'].email}" in html
 
 
 def test_only_leaders_and_admins_edit(page, tenant, fired):

@@ -344,6 +344,8 @@ def condition_summary(condition: dict, names: dict | None = None) -> str:
             return f"{label} {'is set' if value else 'is missing'}"
     if field_name == "segment":
         value = names.get(("segment", value), f"#{value}")
+    if field_name == "owner" and isinstance(value, list):
+        value = [names.get(("owner", v), f"#{v}") for v in value]
     if isinstance(value, list):
         value = ", ".join(map(str, value))
     return f"{label} {op} {value}"

@@ -10,6 +10,7 @@ from django.db.models import Count, IntegerField, OuterRef, Prefetch, QuerySet, 
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from csplatform.tenancy.models import Membership
 from lifecycle.models import Segment
 from work.models import ActionRun, FiringStatus, Playbook, Rule, RuleFiring
 from work.rules.actions import action_kind
@@ -53,8 +54,9 @@ def rule_list() -> QuerySet[Rule]:
 
 def rule_names(rules: list[Rule]) -> dict:
     """Names the summaries of these rules mention (playbooks, segments), read
-    once for the page: {("playbook", id): name, ("segment", id): name}."""
-    playbook_ids, segment_ids = set(), set()
+    once for the page: {("playbook", id): name, ("segment", id): name,
+    ("owner", user id): email}."""
+    playbook_ids, segment_ids, owner_ids = set(), set(), set()
     for rule in rules:
         for action in rule.actions.all():
             if action.kind == "start_playbook":
@@ -62,6 +64,8 @@ def rule_names(rules: list[Rule]) -> dict:
         for condition in rule.conditions or []:
             if condition.get("field") == "segment":
                 segment_ids.add(condition.get("value"))
+            elif condition.get("field") == "owner":
+                owner_ids.update(condition.get("value") or [])
     names: dict = {}
     if playbook_ids:
         names.update(
@@ -72,6 +76,13 @@ def rule_names(rules: list[Rule]) -> dict:
         names.update(
             (("segment", pk), name)
             for pk, name in Segment.objects.filter(pk__in=segment_ids).values_list("pk", "name")
+        )
+    if owner_ids:
+        names.update(
+            (("owner", pk), email)
+            for pk, email in Membership.objects.filter(user_id__in=owner_ids).values_list(
+                "user_id", "user__email"
+            )
         )
     return names
 

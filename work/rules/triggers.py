@@ -31,22 +31,13 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db.models import (
-    CharField,
-    Exists,
-    IntegerField,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-)
-from django.db.models.functions import Cast, Coalesce, Concat
+from django.db.models import Sum
 
-from health.models import Band, UsageDailyAccount, UsageDailyEvent
-from lifecycle.models import Contract, ContractStatus, Stage
-from work.models import OPEN_STATUSES, RuleFiring, Task, Trigger
+from health.models import Band, UsageDailyEvent
+from lifecycle.models import Stage
+from work.models import RuleFiring, Trigger
+from work.rules import candidates as sweep
+from work.rules.candidates import Candidate, window_start
 from work.rules.fields import (
     ConfigField,
     Errors,
@@ -66,10 +57,6 @@ COMPARISONS = [("at_least", "At least"), ("at_most", "No more than")]
 # A sweep fires a rule for at most this many accounts per run, so a run stays
 # bounded; the rest are found by the next run.
 SWEEP_LIMIT = 500
-
-
-# (account_id, occurrence_key, payload) of one firing found by a sweep.
-Candidate = tuple[int, str, dict]
 
 
 @dataclass(frozen=True)
@@ -102,16 +89,6 @@ def _stages() -> list[tuple[str, str]]:
 
 def _bands() -> list[tuple[str, str]]:
     return list(Band.choices)
-
-
-def _not_fired(rule, key_field: str = "okey", account_field: str = "pk") -> Exists:
-    return Exists(
-        RuleFiring.objects.filter(
-            rule_id=rule.pk,
-            account_id=OuterRef(account_field),
-            occurrence_key=OuterRef(key_field),
-        )
-    )
 
 
 # -- stage -------------------------------------------------------------------
@@ -178,11 +155,6 @@ def _clean_usage_count(config: dict, errors: Errors) -> dict:
     }
 
 
-def _window_start(today: dt.date, window_days: int) -> dt.date:
-    """The first day of the `window_days` days ending today."""
-    return today - dt.timedelta(days=window_days - 1)
-
-
 def _usage_count(rule, *, account_id, payload, today, now, **_) -> str | None:
     config = rule.trigger_config
     if config.get("comparison") != "at_least" or config.get("event") not in (
@@ -191,7 +163,7 @@ def _usage_count(rule, *, account_id, payload, today, now, **_) -> str | None:
         return None
     window = config["window_days"]
     counted = UsageDailyEvent.objects.filter(
-        account_id=account_id, event=config["event"], day__gte=_window_start(today, window)
+        account_id=account_id, event=config["event"], day__gte=window_start(today, window)
     ).aggregate(n=Sum("events"))["n"]
     if (counted or 0) < config["count"]:
         return None
@@ -207,34 +179,6 @@ def _usage_count(rule, *, account_id, payload, today, now, **_) -> str | None:
     return last or f"usage_count:{today}"
 
 
-def _usage_count_at_most(rule, accounts: QuerySet, *, today, now, limit) -> list[Candidate]:
-    config = rule.trigger_config
-    window = config["window_days"]
-    counted = (
-        UsageDailyEvent.objects.filter(
-            account_id=OuterRef("pk"), event=config["event"], day__gte=_window_start(today, window)
-        )
-        .values("account_id")
-        .annotate(n=Sum("events"))
-        .values("n")
-    )
-    recent = RuleFiring.objects.filter(
-        rule_id=rule.pk, account_id=OuterRef("pk"), created_at__gte=now - dt.timedelta(days=window)
-    )
-    rows = (
-        accounts.filter(created_at__date__lte=today - dt.timedelta(days=window))
-        .annotate(n=Coalesce(Subquery(counted, output_field=IntegerField()), 0))
-        .filter(n__lte=config["count"])
-        .exclude(Exists(recent))
-        .order_by("pk")
-        .values_list("pk", "n")[:limit]
-    )
-    return [
-        (pk, f"usage_count:{today}", {"event": config["event"], "count": n, "window_days": window})
-        for pk, n in rows
-    ]
-
-
 def _usage_count_label(config: dict) -> str:
     comparison = dict(COMPARISONS).get(config.get("comparison"), "?").lower()
     return (
@@ -248,67 +192,7 @@ def _clean_no_usage(config: dict, errors: Errors) -> dict:
     return {"days": clean_int(config, "days", errors, lo=1, hi=730)}
 
 
-def _no_usage(rule, accounts: QuerySet, *, today, now, limit) -> list[Candidate]:
-    cutoff = today - dt.timedelta(days=rule.trigger_config["days"])
-    last_day = UsageDailyAccount.objects.filter(account_id=OuterRef("pk")).order_by("-day")
-    rows = (
-        accounts.annotate(last_day=Subquery(last_day.values("day")[:1]))
-        .filter(Q(last_day__lte=cutoff) | Q(last_day__isnull=True, created_at__date__lte=cutoff))
-        .annotate(
-            okey=Concat(
-                Value("no_usage:"),
-                Coalesce(Cast("last_day", CharField()), Value("never")),
-                output_field=CharField(),
-            )
-        )
-        .exclude(_not_fired(rule))
-        .order_by("pk")
-        .values_list("pk", "okey", "last_day")[:limit]
-    )
-    return [
-        (pk, key, {"last_usage_day": str(last) if last else None, **rule.trigger_config})
-        for pk, key, last in rows
-    ]
-
-
 # -- renewal -----------------------------------------------------------------------
-def _renewal_within(rule, accounts: QuerySet, *, today, now, limit) -> list[Candidate]:
-    horizon = today + dt.timedelta(days=rule.trigger_config["days"])
-    rows = (
-        Contract.objects.filter(
-            status=ContractStatus.ACTIVE,
-            renewal_date__gte=today,
-            renewal_date__lte=horizon,
-            account_id__in=accounts.values("pk"),
-        )
-        .annotate(
-            okey=Concat(
-                Value("renewal:"),
-                Cast("pk", CharField()),
-                Value(":"),
-                Cast("renewal_date", CharField()),
-                output_field=CharField(),
-            )
-        )
-        .exclude(_not_fired(rule, account_field="account_id"))
-        .order_by("renewal_date", "pk")
-        .values_list("account_id", "okey", "pk", "renewal_date", "arr")[:limit]
-    )
-    return [
-        (
-            account_id,
-            key,
-            {
-                "contract_id": pk,
-                "renewal_date": str(renewal),
-                "arr": str(arr),
-                **rule.trigger_config,
-            },
-        )
-        for account_id, key, pk, renewal, arr in rows
-    ]
-
-
 def _clean_days(config: dict, errors: Errors) -> dict:
     unknown_keys(config, {"days"}, errors)
     return {"days": clean_int(config, "days", errors, lo=0, hi=730)}
@@ -322,35 +206,6 @@ def _clean_overdue(config: dict, errors: Errors) -> dict:
             config, "days_overdue", errors, lo=0, hi=365, required=False, default=0
         )
     }
-
-
-def _task_overdue(rule, accounts: QuerySet, *, today, now, limit) -> list[Candidate]:
-    late = today - dt.timedelta(days=rule.trigger_config.get("days_overdue") or 0)
-    rows = (
-        Task.objects.filter(
-            status__in=OPEN_STATUSES, due_date__lt=late, account_id__in=accounts.values("pk")
-        )
-        .annotate(
-            okey=Concat(
-                Value("overdue:"),
-                Cast("pk", CharField()),
-                Value(":"),
-                Cast("due_date", CharField()),
-                output_field=CharField(),
-            )
-        )
-        .exclude(_not_fired(rule, account_field="account_id"))
-        .order_by("due_date", "pk")
-        .values_list("account_id", "okey", "pk", "title", "due_date", "assignee_id")[:limit]
-    )
-    return [
-        (
-            account_id,
-            key,
-            {"task_id": pk, "title": title, "due_date": str(due), "assignee_id": assignee_id},
-        )
-        for account_id, key, pk, title, due, assignee_id in rows
-    ]
 
 
 # -- health ------------------------------------------------------------------------
@@ -470,7 +325,7 @@ TRIGGERS: dict[str, TriggerSpec] = {
             _clean_usage_count,
             _usage_count_label,
             occurrence=_usage_count,
-            candidates=_usage_count_at_most,
+            candidates=sweep.usage_count_at_most,
             domain_events=("usage_recorded",),
         ),
         TriggerSpec(
@@ -478,14 +333,14 @@ TRIGGERS: dict[str, TriggerSpec] = {
             (ConfigField("days", "Days without usage", "int", required=True),),
             _clean_no_usage,
             lambda c: f"No usage for {c.get('days')} days",
-            candidates=_no_usage,
+            candidates=sweep.no_usage,
         ),
         TriggerSpec(
             Trigger.RENEWAL_WITHIN,
             (ConfigField("days", "Days before renewal", "int", required=True),),
             _clean_days,
             lambda c: f"Renewal within {c.get('days')} days",
-            candidates=_renewal_within,
+            candidates=sweep.renewal_within,
         ),
         TriggerSpec(
             Trigger.TASK_OVERDUE,
@@ -501,7 +356,7 @@ TRIGGERS: dict[str, TriggerSpec] = {
             lambda c: (
                 "Task overdue" + (f" by {c['days_overdue']} days" if c.get("days_overdue") else "")
             ),
-            candidates=_task_overdue,
+            candidates=sweep.task_overdue,
         ),
         TriggerSpec(
             Trigger.HEALTH_BAND_CHANGED,

@@ -5,6 +5,7 @@ class WorkConfig(AppConfig):
     name = "work"
 
     def ready(self) -> None:
+        import work.handlers  # noqa: F401  (subscribes rules to domain events)
         from lifecycle.timeline import register_kind
 
         for kind, label in [

@@ -11,6 +11,7 @@ from work.selectors.playbooks import (
     playbook_steps,
     run_with_tasks,
 )
+from work.selectors.rules import rule_firings, rule_list, rule_names, rule_summary
 
 __all__ = [
     "account_active_runs",
@@ -20,6 +21,10 @@ __all__ = [
     "playbook_list_with_steps",
     "playbook_runs",
     "playbook_steps",
+    "rule_firings",
+    "rule_list",
+    "rule_names",
+    "rule_summary",
     "run_with_tasks",
     "skill_list",
     "team_profiles",

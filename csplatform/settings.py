@@ -197,6 +197,9 @@ INGESTION_LOG_DAYS = max(1, int(env("CSP_INGESTION_LOG_DAYS", "14")))
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(USAGE_MAX_BODY_BYTES * 2, 2_621_440)
 
 # Rule notifications ("notify by email"); the console backend prints them locally.
+# Rule webhooks may post to private addresses only when this is set.
+WEBHOOK_ALLOW_PRIVATE = env_bool("CSP_WEBHOOK_ALLOW_PRIVATE")
+
 EMAIL_BACKEND = env("CSP_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = env("CSP_DEFAULT_FROM_EMAIL", "csplatform <noreply@localhost>")
 

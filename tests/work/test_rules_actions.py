@@ -317,7 +317,15 @@ class Receiver:
         self.server.server_close()
 
 
-def test_a_webhook_receiver_failing_twice_gets_three_identical_signed_deliveries(in_tenant):
+@pytest.fixture
+def private_receivers(settings):
+    """The test receivers listen on 127.0.0.1, which production refuses."""
+    settings.WEBHOOK_ALLOW_PRIVATE = True
+
+
+def test_a_webhook_receiver_failing_twice_gets_three_identical_signed_deliveries(
+    in_tenant, private_receivers
+):
     secret = "s3cret-for-tests"
     with Receiver(failures=2) as receiver:
         r = rule(
@@ -358,7 +366,7 @@ def test_a_webhook_receiver_failing_twice_gets_three_identical_signed_deliveries
     assert firing.status == FiringStatus.SUCCEEDED
 
 
-def test_an_unreachable_webhook_is_retried(in_tenant):
+def test_an_unreachable_webhook_is_retried(in_tenant, private_receivers):
     with Receiver(failures=0) as receiver:
         url = receiver.url
     # the server is gone now: connection refused
@@ -370,6 +378,28 @@ def test_an_unreachable_webhook_is_retried(in_tenant):
     run = runs()[0]
     assert run.status == ActionStatus.RETRYING
     assert run.last_error.startswith("Could not deliver")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.0.0.1:9/hook",
+        "http://localhost/hook",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.5/hook",
+        "http://[::1]/hook",
+    ],
+)
+def test_a_webhook_to_a_private_address_is_refused_without_a_request(in_tenant, url):
+    rule(
+        "escalation_opened",
+        actions=[{"kind": "webhook", "config": {"url": url, "secret": "12345678"}}],
+    )
+    fire(factories.account())
+    run = runs()[0]
+    assert run.status == ActionStatus.FAILED  # not retried: a retry cannot fix it
+    assert "private or reserved network" in run.last_error
+    assert run.attempts == 1
 
 
 def test_a_webhook_secret_is_kept_when_saved_blank(in_tenant):

@@ -14,13 +14,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import ipaddress
 import json
+import socket
 import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
@@ -320,7 +323,30 @@ def webhook_signature(body: bytes, secret: str) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
 
+def webhook_host_refusal(url: str) -> str | None:
+    """Why `url` may not be posted to, or None. A leader of one workspace must
+    not be able to make our servers call addresses inside our own network
+    (metadata services, the database, Redis): every address the host resolves
+    to has to be public, unless CSP_WEBHOOK_ALLOW_PRIVATE is set (a
+    deployment whose receivers live on its private network; the tests)."""
+    if settings.WEBHOOK_ALLOW_PRIVATE:
+        return None
+    parts = urlsplit(url)
+    try:
+        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        return f"The host {parts.hostname} does not resolve."
+    for *_, sockaddr in infos:
+        address = ipaddress.ip_address(sockaddr[0])
+        if not address.is_global:
+            return f"The host {parts.hostname} is on a private or reserved network ({address})."
+    return None
+
+
 def _run_webhook(ctx: ActionContext, config: dict) -> dict:
+    refusal = webhook_host_refusal(config["url"])
+    if refusal:
+        raise ActionFailed(refusal, retry=False)
     body = webhook_body(ctx)
     request = urllib.request.Request(
         config["url"],

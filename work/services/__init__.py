@@ -3,6 +3,7 @@ a transaction, writes the account timeline in it and records domain events
 that are dispatched after commit. Callers import from `work.services`."""
 
 from work.services.assignment import step_assignee
+from work.services.capacity import step_estimate_set
 from work.services.playbooks import playbook_run_advance, playbook_start
 from work.services.tasks import (
     TASK_ACTIONS,
@@ -22,6 +23,7 @@ __all__ = [
     "playbook_run_advance",
     "playbook_start",
     "step_assignee",
+    "step_estimate_set",
     "task_create",
     "task_outcome_set",
     "task_snooze",

@@ -1,0 +1,596 @@
+"""Capacity planning for CS leaders: planned load against capacity per CSM
+for the next six ISO weeks, overdue counts, planned vs completed over the
+last four weeks, estimate accuracy per playbook step, and a rebalance
+suggestion. Every figure comes from a fixed number of set-based statements
+(grouped by assignee and week), whatever the number of CSMs or tasks:
+
+  members, out-of-office ranges, settings, open load, planned (last 4 weeks),
+  completed (last 4 weeks), logged time (last 4 weeks), estimate accuracy,
+  and one for rebalance candidates when someone is over in the next 2 weeks.
+
+Definitions (also on the page):
+
+- Weeks are ISO weeks, Monday to Sunday; the plan covers the current week and
+  the five after it. Open tasks (open or in progress) due before today are
+  overdue: they count in the current week's load and are counted apart.
+- Capacity of a CSM in a week = weekly capacity hours x (weekdays of that
+  week not out of office / 5). Out-of-office ranges include both ends.
+- Planned load = estimated minutes of the CSM's open tasks due that week / 60
+  + the tenant's unplanned share (WorkSettings, 20 % without a row) of that
+  week's capacity. Over capacity when load > capacity; utilization is
+  load / capacity (no capacity but some load: over, no percentage).
+- Members: CSM profiles that take assignments, plus any member (csm and up)
+  with open tasks. A member without a profile counts 40 h a week.
+- Last four weeks: planned = tasks whose original due date fell in the week,
+  by their assignee; completed = tasks done with closed_at in the week;
+  logged = time entries by the person who logged them, by logged_on.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from django.db.models import (
+    Aggregate,
+    Count,
+    DateField,
+    Exists,
+    F,
+    FloatField,
+    OuterRef,
+    Q,
+    Sum,
+    Value,
+    Window,
+)
+from django.db.models.functions import Cast, Greatest, RowNumber, TruncWeek
+from django.utils import timezone
+
+from csplatform.tenancy.models import Membership, Role
+from work.models import OPEN_STATUSES, OutOfOffice, Task, TaskStatus, TimeEntry, WorkSettings
+
+PLAN_WEEKS = 6
+PAST_WEEKS = 4
+REBALANCE_WEEKS = 2
+DEFAULT_WEEKLY_HOURS = Decimal(40)
+DEFAULT_UNPLANNED_PERCENT = 20
+ACCURACY_DAYS = 180
+RELIABLE_SAMPLES = 3
+# Rebalance looks at most this many tasks per over-capacity CSM-week, and in all.
+CANDIDATES_PER_CELL = 50
+CANDIDATES = 200
+MEMBER_ROLES = [Role.CSM, Role.LEADER, Role.ADMIN]
+
+
+def week_start(day: dt.date) -> dt.date:
+    """The Monday of `day`'s ISO week."""
+    return day - dt.timedelta(days=day.weekday())
+
+
+def _hours(minutes: Decimal | int) -> Decimal:
+    return (Decimal(minutes) / 60).quantize(Decimal("0.01"), ROUND_HALF_UP)
+
+
+@dataclass
+class WeekLoad:
+    """One CSM (or the team) in one week. Minutes are exact; hours are the
+    minutes / 60 rounded to 0.01."""
+
+    week_start: dt.date
+    capacity_minutes: Decimal
+    task_minutes: int = 0
+    tasks: int = 0
+    unplanned_minutes: Decimal = Decimal(0)
+    days_out: int = 0  # weekdays out of office
+
+    @property
+    def load_minutes(self) -> Decimal:
+        return self.task_minutes + self.unplanned_minutes
+
+    @property
+    def capacity_hours(self) -> Decimal:
+        return _hours(self.capacity_minutes)
+
+    @property
+    def task_hours(self) -> Decimal:
+        return _hours(self.task_minutes)
+
+    @property
+    def unplanned_hours(self) -> Decimal:
+        return _hours(self.unplanned_minutes)
+
+    @property
+    def load_hours(self) -> Decimal:
+        return _hours(self.load_minutes)
+
+    @property
+    def free_hours(self) -> Decimal:
+        return _hours(self.capacity_minutes - self.load_minutes)
+
+    @property
+    def over(self) -> bool:
+        return self.load_minutes > self.capacity_minutes
+
+    @property
+    def utilization(self) -> int | None:
+        """Load as a percentage of capacity; None without capacity."""
+        if not self.capacity_minutes:
+            return None if self.load_minutes else 0
+        ratio = self.load_minutes * 100 / self.capacity_minutes
+        return int(ratio.quantize(Decimal(1), ROUND_HALF_UP))
+
+
+@dataclass
+class PastWeek:
+    week_start: dt.date
+    planned_tasks: int = 0
+    planned_minutes: int = 0
+    completed_tasks: int = 0
+    completed_minutes: int = 0
+    logged_minutes: int = 0
+
+
+@dataclass
+class CsmCapacity:
+    user_id: int
+    name: str
+    email: str
+    role: str
+    has_profile: bool
+    weekly_capacity_hours: Decimal
+    skills: list[str]
+    takes_assignments: bool
+    weeks: list[WeekLoad]
+    past: list[PastWeek]
+    overdue: int = 0
+    # (starts_on, ends_on) of the absences touching the plan's six weeks
+    absences: list[tuple[dt.date, dt.date]] = field(default_factory=list)
+
+    @property
+    def over_weeks(self) -> int:
+        return sum(1 for w in self.weeks if w.over)
+
+    def out_on(self, day: dt.date) -> bool:
+        return any(start <= day <= end for start, end in self.absences)
+
+
+@dataclass
+class StepAccuracy:
+    step_id: int
+    playbook_id: int
+    playbook_name: str
+    step_title: str
+    position: int
+    samples: int
+    median_ratio: float  # median of logged / estimated minutes
+    median_actual_minutes: float
+    current_estimate: int
+    suggested_estimate: int
+
+    @property
+    def reliable(self) -> bool:
+        return self.samples >= RELIABLE_SAMPLES
+
+    @property
+    def differs(self) -> bool:
+        return self.suggested_estimate != self.current_estimate
+
+
+@dataclass
+class Suggestion:
+    task_id: int
+    task_title: str
+    account_id: int
+    account_name: str
+    priority: int
+    due_date: dt.date
+    week_start: dt.date
+    minutes: int
+    from_user_id: int
+    from_name: str
+    to_user_id: int
+    to_name: str
+
+
+@dataclass
+class CapacityReport:
+    today: dt.date
+    weeks: list[dt.date]
+    past_weeks: list[dt.date]
+    unplanned_share_percent: int
+    members: list[CsmCapacity]
+    team: list[WeekLoad]
+    team_past: list[PastWeek]
+    accuracy: list[StepAccuracy]
+    suggestions: list[Suggestion]
+
+    @property
+    def overdue(self) -> int:
+        return sum(m.overdue for m in self.members)
+
+
+class Median(Aggregate):
+    """percentile_cont(0.5) of an expression, as a float."""
+
+    function = "percentile_cont"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+def unplanned_share_percent() -> int:
+    setting = WorkSettings.objects.values_list("unplanned_share_percent", flat=True).first()
+    return DEFAULT_UNPLANNED_PERCENT if setting is None else setting
+
+
+def _members() -> list[Membership]:
+    """Members shown: a profile that takes assignments, or open tasks; csm and up."""
+    has_open = Task.objects.filter(assignee_id=OuterRef("user_id"), status__in=OPEN_STATUSES)
+    return list(
+        Membership.objects.filter(role__in=MEMBER_ROLES)
+        .annotate(has_open=Exists(has_open))
+        .filter(Q(profile__takes_assignments=True) | Q(has_open=True))
+        .select_related("user", "profile")
+        .order_by("user__full_name", "user__email", "user_id")
+    )
+
+
+def _absences(profile_ids: list[int], first: dt.date, last: dt.date) -> dict[int, list]:
+    found = defaultdict(list)
+    if profile_ids:
+        rows = OutOfOffice.objects.filter(
+            profile_id__in=profile_ids, starts_on__lte=last, ends_on__gte=first
+        ).values_list("profile_id", "starts_on", "ends_on")
+        for profile_id, starts_on, ends_on in rows:
+            found[profile_id].append((starts_on, ends_on))
+    return found
+
+
+def _weekdays_out(absences: list, monday: dt.date) -> int:
+    days = (monday + dt.timedelta(days=i) for i in range(5))
+    return sum(1 for day in days if any(s <= day <= e for s, e in absences))
+
+
+def _week_from(week0: dt.date):
+    """The Monday of a task's due date, or of the current week if earlier
+    (date_trunc answers a timestamp; cast back to a date)."""
+    monday = Cast(TruncWeek("due_date"), DateField())
+    return Greatest(monday, Value(week0), output_field=DateField())
+
+
+def _open_load(week0: dt.date, end: dt.date, today: dt.date) -> dict:
+    """(assignee, week) -> (minutes, tasks, overdue) of open tasks due before
+    `end`; anything due before the current week lands in the current week."""
+    rows = (
+        Task.objects.filter(status__in=OPEN_STATUSES, assignee__isnull=False, due_date__lt=end)
+        .annotate(week=_week_from(week0))
+        .values("assignee_id", "week")
+        .annotate(
+            minutes=Sum("estimated_minutes"),
+            tasks=Count("id"),
+            overdue=Count("id", filter=Q(due_date__lt=today)),
+        )
+        .order_by()
+    )
+    return {(r["assignee_id"], r["week"]): r for r in rows}
+
+
+def _past(first: dt.date, week0: dt.date) -> dict:
+    """(user, week) -> PastWeek figures of the last four weeks: three statements."""
+    tz = timezone.get_current_timezone()
+    since = dt.datetime.combine(first, dt.time.min, tzinfo=tz)
+    until = dt.datetime.combine(week0, dt.time.min, tzinfo=tz)
+    found: dict = defaultdict(dict)
+    planned = (
+        Task.objects.filter(
+            assignee__isnull=False, original_due_date__gte=first, original_due_date__lt=week0
+        )
+        .values("assignee_id", week=TruncWeek("original_due_date"))
+        .annotate(minutes=Sum("estimated_minutes"), tasks=Count("id"))
+        .order_by()
+    )
+    for r in planned:
+        found[(r["assignee_id"], r["week"])].update(
+            planned_tasks=r["tasks"], planned_minutes=r["minutes"]
+        )
+    completed = (
+        Task.objects.filter(
+            status=TaskStatus.DONE,
+            assignee__isnull=False,
+            closed_at__gte=since,
+            closed_at__lt=until,
+        )
+        .values("assignee_id", week=TruncWeek("closed_at", output_field=DateField()))
+        .annotate(minutes=Sum("estimated_minutes"), tasks=Count("id"))
+        .order_by()
+    )
+    for r in completed:
+        found[(r["assignee_id"], r["week"])].update(
+            completed_tasks=r["tasks"], completed_minutes=r["minutes"]
+        )
+    logged = (
+        TimeEntry.objects.filter(user__isnull=False, logged_on__gte=first, logged_on__lt=week0)
+        .values("user_id", week=TruncWeek("logged_on"))
+        .annotate(minutes=Sum("minutes"))
+        .order_by()
+    )
+    for r in logged:
+        found[(r["user_id"], r["week"])]["logged_minutes"] = r["minutes"]
+    return found
+
+
+def capacity_plan(*, today: dt.date | None = None) -> CapacityReport:
+    """The capacity report without the estimate accuracy and rebalance parts
+    (see capacity_report for everything)."""
+    today = today or timezone.localdate()
+    week0 = week_start(today)
+    weeks = [week0 + dt.timedelta(weeks=i) for i in range(PLAN_WEEKS)]
+    end = week0 + dt.timedelta(weeks=PLAN_WEEKS)
+    past_weeks = [week0 - dt.timedelta(weeks=PAST_WEEKS - i) for i in range(PAST_WEEKS)]
+    share = unplanned_share_percent()
+    memberships = _members()
+    profiles = [m.profile for m in memberships if _profile(m) is not None]
+    absences = _absences([p.pk for p in profiles], week0, end - dt.timedelta(days=1))
+    load = _open_load(week0, end, today)
+    past = _past(past_weeks[0], week0)
+
+    members = []
+    for m in memberships:
+        profile = _profile(m)
+        hours = profile.weekly_capacity_hours if profile else DEFAULT_WEEKLY_HOURS
+        out = absences.get(profile.pk, []) if profile else []
+        cells = []
+        overdue = 0
+        for monday in weeks:
+            days_out = _weekdays_out(out, monday)
+            capacity = Decimal(hours) * 12 * (5 - days_out)  # hours x 60 x days / 5
+            row = load.get((m.user_id, monday), {})
+            overdue += row.get("overdue", 0)
+            cells.append(
+                WeekLoad(
+                    week_start=monday,
+                    capacity_minutes=capacity,
+                    task_minutes=row.get("minutes", 0),
+                    tasks=row.get("tasks", 0),
+                    unplanned_minutes=capacity * share / 100,
+                    days_out=days_out,
+                )
+            )
+        members.append(
+            CsmCapacity(
+                user_id=m.user_id,
+                name=m.user.display_name,
+                email=m.user.email,
+                role=m.role,
+                has_profile=profile is not None,
+                weekly_capacity_hours=Decimal(hours),
+                skills=list(profile.skills) if profile else [],
+                takes_assignments=profile.takes_assignments if profile else True,
+                weeks=cells,
+                past=[PastWeek(week_start=w, **past.get((m.user_id, w), {})) for w in past_weeks],
+                overdue=overdue,
+                absences=out,
+            )
+        )
+    return CapacityReport(
+        today=today,
+        weeks=weeks,
+        past_weeks=past_weeks,
+        unplanned_share_percent=share,
+        members=members,
+        team=_team_weeks(members, weeks),
+        team_past=_team_past(members, past_weeks),
+        accuracy=[],
+        suggestions=[],
+    )
+
+
+def _profile(membership: Membership):
+    try:
+        return membership.profile
+    except Membership.profile.RelatedObjectDoesNotExist:
+        return None
+
+
+def _team_weeks(members: list[CsmCapacity], weeks: list[dt.date]) -> list[WeekLoad]:
+    team = []
+    for i, monday in enumerate(weeks):
+        cells = [m.weeks[i] for m in members]
+        team.append(
+            WeekLoad(
+                week_start=monday,
+                capacity_minutes=sum((c.capacity_minutes for c in cells), Decimal(0)),
+                task_minutes=sum(c.task_minutes for c in cells),
+                tasks=sum(c.tasks for c in cells),
+                unplanned_minutes=sum((c.unplanned_minutes for c in cells), Decimal(0)),
+                days_out=sum(c.days_out for c in cells),
+            )
+        )
+    return team
+
+
+def _team_past(members: list[CsmCapacity], past_weeks: list[dt.date]) -> list[PastWeek]:
+    team = []
+    for i, monday in enumerate(past_weeks):
+        rows = [m.past[i] for m in members]
+        team.append(
+            PastWeek(
+                week_start=monday,
+                **{
+                    name: sum(getattr(r, name) for r in rows)
+                    for name in (
+                        "planned_tasks",
+                        "planned_minutes",
+                        "completed_tasks",
+                        "completed_minutes",
+                        "logged_minutes",
+                    )
+                },
+            )
+        )
+    return team
+
+
+def estimate_accuracy(*, today: dt.date | None = None) -> list[StepAccuracy]:
+    """Per playbook step, over its done tasks with time logged and closed in
+    the last 180 days: the median of logged / estimated minutes, the median
+    logged minutes and a suggested estimate (that median, rounded). Steps
+    with at least three samples first, the furthest off first. One statement."""
+    today = today or timezone.localdate()
+    since = dt.datetime.combine(
+        today - dt.timedelta(days=ACCURACY_DAYS),
+        dt.time.min,
+        tzinfo=timezone.get_current_timezone(),
+    )
+    logged = Cast(F("logged_minutes"), FloatField())
+    rows = (
+        Task.objects.filter(
+            status=TaskStatus.DONE, step__isnull=False, logged_minutes__gt=0, closed_at__gte=since
+        )
+        .values(
+            "step_id",
+            "step__title",
+            "step__position",
+            "step__estimated_minutes",
+            "step__playbook_id",
+            "step__playbook__name",
+        )
+        .annotate(
+            samples=Count("id"),
+            ratio=Median(logged / Cast(F("estimated_minutes"), FloatField())),
+            actual=Median(logged),
+        )
+        .order_by()
+    )
+    found = [
+        StepAccuracy(
+            step_id=r["step_id"],
+            playbook_id=r["step__playbook_id"],
+            playbook_name=r["step__playbook__name"],
+            step_title=r["step__title"],
+            position=r["step__position"],
+            samples=r["samples"],
+            median_ratio=r["ratio"],
+            median_actual_minutes=r["actual"],
+            current_estimate=r["step__estimated_minutes"],
+            suggested_estimate=min(
+                10_000, max(1, int(Decimal(str(r["actual"])).quantize(Decimal(1), ROUND_HALF_UP)))
+            ),
+        )
+        for r in rows
+    ]
+    found.sort(
+        key=lambda s: (
+            not s.reliable,
+            -abs(s.median_ratio - 1),
+            s.playbook_name,
+            s.position,
+            s.step_id,
+        )
+    )
+    return found
+
+
+def rebalance_suggestions(plan: CapacityReport) -> list[Suggestion]:
+    """Moves that bring over-capacity CSMs back under in the next two weeks.
+
+    For each over-capacity CSM-week (current week first, the most over first),
+    that CSM's open tasks due in the week (overdue ones in the current week),
+    lowest priority first (4 before 1) then latest due, go one by one to the
+    member who takes assignments, has the task's required skill (blank: anyone),
+    is not out of office on the day it would be worked (its due date, or today
+    when overdue) and still has room for it that week after the moves already
+    suggested -- the one with the most room. Stops for a CSM-week once it is
+    no longer over. Candidates come from one statement, at most 50 per
+    CSM-week and 200 in all; the rest is arithmetic on the plan."""
+    horizon = plan.weeks[:REBALANCE_WEEKS]
+    by_user = {m.user_id: m for m in plan.members}
+    over = [
+        (i, m.user_id)
+        for i in range(len(horizon))
+        for m in plan.members
+        if m.weeks[i].over and m.weeks[i].task_minutes
+    ]
+    if not over:
+        return []
+    week0 = plan.weeks[0]
+    week = _week_from(week0)
+    wanted = Q()
+    for i, user_id in over:
+        bounds = Q(due_date__lt=horizon[i] + dt.timedelta(weeks=1))
+        if i:
+            bounds &= Q(due_date__gte=horizon[i])
+        wanted |= Q(assignee_id=user_id) & bounds
+    candidates = list(
+        Task.objects.filter(wanted, status__in=OPEN_STATUSES)
+        .annotate(
+            week=week,
+            rank=Window(
+                RowNumber(),
+                partition_by=[F("assignee_id"), week],
+                order_by=[F("priority").desc(), F("due_date").desc(), F("id").desc()],
+            ),
+        )
+        .filter(rank__lte=CANDIDATES_PER_CELL)
+        .select_related("account")
+        .order_by("week", "assignee_id", "rank")[:CANDIDATES]
+    )
+    per_cell = defaultdict(list)
+    for task in candidates:
+        per_cell[(task.week, task.assignee_id)].append(task)
+
+    # Remaining room per (user, week index), in minutes; moves update it.
+    room = {
+        (m.user_id, i): m.weeks[i].capacity_minutes - m.weeks[i].load_minutes
+        for m in plan.members
+        for i in range(len(horizon))
+    }
+    over.sort(key=lambda cell: (cell[0], room[(cell[1], cell[0])], cell[1]))
+    suggestions = []
+    for i, source_id in over:
+        source = by_user[source_id]
+        for task in per_cell.get((horizon[i], source_id), []):
+            if room[(source_id, i)] >= 0:
+                break
+            work_day = max(task.due_date, plan.today)
+            targets = [
+                m
+                for m in plan.members
+                if m.user_id != source_id
+                and m.takes_assignments
+                and (not task.required_skill or task.required_skill in m.skills)
+                and not m.out_on(work_day)
+                and room[(m.user_id, i)] >= task.estimated_minutes
+            ]
+            if not targets:
+                continue
+            target = max(targets, key=lambda m: (room[(m.user_id, i)], -m.user_id))
+            room[(source_id, i)] += task.estimated_minutes
+            room[(target.user_id, i)] -= task.estimated_minutes
+            suggestions.append(
+                Suggestion(
+                    task_id=task.pk,
+                    task_title=task.title,
+                    account_id=task.account_id,
+                    account_name=task.account.name,
+                    priority=task.priority,
+                    due_date=task.due_date,
+                    week_start=horizon[i],
+                    minutes=task.estimated_minutes,
+                    from_user_id=source_id,
+                    from_name=source.name,
+                    to_user_id=target.user_id,
+                    to_name=target.name,
+                )
+            )
+    return suggestions
+
+
+def capacity_report(*, today: dt.date | None = None) -> CapacityReport:
+    """Everything the capacity page and GET /api/v1/capacity/ show."""
+    plan = capacity_plan(today=today)
+    plan.accuracy = estimate_accuracy(today=plan.today)
+    plan.suggestions = rebalance_suggestions(plan)
+    return plan

@@ -50,7 +50,15 @@ from django.db.models.functions import Cast, Greatest, RowNumber, TruncWeek
 from django.utils import timezone
 
 from csplatform.tenancy.models import Membership, Role
-from work.models import OPEN_STATUSES, OutOfOffice, Task, TaskStatus, TimeEntry, WorkSettings
+from work.models import (
+    OPEN_STATUSES,
+    OutOfOffice,
+    Priority,
+    Task,
+    TaskStatus,
+    TimeEntry,
+    WorkSettings,
+)
 
 PLAN_WEEKS = 6
 PAST_WEEKS = 4
@@ -71,13 +79,13 @@ def week_start(day: dt.date) -> dt.date:
 
 
 def _hours(minutes: Decimal | int) -> Decimal:
-    return (Decimal(minutes) / 60).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    return (Decimal(minutes) / 60).quantize(Decimal("0.1"), ROUND_HALF_UP)
 
 
 @dataclass
 class WeekLoad:
-    """One CSM (or the team) in one week. Minutes are exact; hours are the
-    minutes / 60 rounded to 0.01."""
+    """One CSM (or the team) in one week. Minutes are exact (and decide
+    "over"); hours are the minutes / 60 rounded to 0.1."""
 
     week_start: dt.date
     capacity_minutes: Decimal
@@ -131,6 +139,18 @@ class PastWeek:
     completed_tasks: int = 0
     completed_minutes: int = 0
     logged_minutes: int = 0
+
+    @property
+    def planned_hours(self) -> Decimal:
+        return _hours(self.planned_minutes)
+
+    @property
+    def completed_hours(self) -> Decimal:
+        return _hours(self.completed_minutes)
+
+    @property
+    def logged_hours(self) -> Decimal:
+        return _hours(self.logged_minutes)
 
 
 @dataclass
@@ -193,6 +213,10 @@ class Suggestion:
     from_name: str
     to_user_id: int
     to_name: str
+
+    @property
+    def priority_label(self) -> str:
+        return Priority(self.priority).label
 
 
 @dataclass

@@ -15,7 +15,7 @@ from tests import factories
 from tests.conftest import make_user
 from tests.pages.conftest import signed_in, url
 from tests.pages.test_health_portfolio import text
-from tests.work.capacity_data import UTC, busy_team, member, task
+from tests.work.capacity_data import UTC, busy_team, member, task, time_entry
 from work.models import Playbook, PlaybookStep, Task, TaskStatus
 
 pytestmark = pytest.mark.django_db
@@ -44,7 +44,19 @@ def plan(inside, tenant):
             title="Kickoff call",
             estimated_minutes=60,
         )
-        closed = dt.datetime.combine(today - dt.timedelta(days=3), dt.time(12), tzinfo=UTC)
+        # last week: planned and done, 45 min logged
+        friday = _monday() - dt.timedelta(days=3)
+        done = task(
+            acct,
+            olga,
+            friday,
+            30,
+            status=TaskStatus.DONE,
+            closed_at=dt.datetime.combine(friday, dt.time(12), tzinfo=UTC),
+        )
+        time_entry(done, olga, friday, 45)
+        # before the last four weeks, inside the 180 days of estimate accuracy
+        closed = dt.datetime.combine(_monday() - dt.timedelta(days=40), dt.time(12), tzinfo=UTC)
         for _ in range(3):
             task(
                 acct,
@@ -75,6 +87,9 @@ def test_a_leader_sees_load_overdue_suggestions_and_accuracy(page, tenant, plan)
     assert f'id="move-{plan["small"].pk}"' not in html
     step = text(html, f"step-{plan['step'].pk}")
     assert "Onboarding · Kickoff call 3 1.50\u00d7 90 min 60 min Use 90 min" in step
+    # last week: the 30 min task done on Friday and the 1 min one still open (31 min)
+    assert text(html, f"past-{olga}-3") == "planned 2 · 0.5 h done 1 · 0.5 h logged 0.8 h"
+    assert text(html, "past-team-3") == "planned 2 · 0.5 h done 1 · 0.5 h logged 0.8 h"
     assert "How this is computed" in html
     assert html.count("<svg") == 3  # the team and one per member
 

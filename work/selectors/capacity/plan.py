@@ -1,30 +1,6 @@
-"""Capacity planning for CS leaders: planned load against capacity per CSM
-for the next six ISO weeks, overdue counts, planned vs completed over the
-last four weeks, estimate accuracy per playbook step, and a rebalance
-suggestion. Every figure comes from a fixed number of set-based statements
-(grouped by assignee and week), whatever the number of CSMs or tasks:
-
-  members, out-of-office ranges, settings, open load, planned (last 4 weeks),
-  completed (last 4 weeks), logged time (last 4 weeks), estimate accuracy,
-  and one for rebalance candidates when someone is over in the next 2 weeks.
-
-Definitions (also on the page):
-
-- Weeks are ISO weeks, Monday to Sunday; the plan covers the current week and
-  the five after it. Open tasks (open or in progress) due before today are
-  overdue: they count in the current week's load and are counted apart.
-- Capacity of a CSM in a week = weekly capacity hours x (weekdays of that
-  week not out of office / 5). Out-of-office ranges include both ends.
-- Planned load = estimated minutes of the CSM's open tasks due that week / 60
-  + the tenant's unplanned share (WorkSettings, 20 % without a row) of that
-  week's capacity. Over capacity when load > capacity; utilization is
-  load / capacity (no capacity but some load: over, no percentage).
-- Members: CSM profiles that take assignments, plus any member (csm and up)
-  with open tasks. A member without a profile counts 40 h a week.
-- Last four weeks: planned = tasks whose original due date fell in the week,
-  by their assignee; completed = tasks done with closed_at in the week;
-  logged = time entries by the person who logged them, by logged_on.
-"""
+"""The plan: load against capacity per CSM and for the team over the next
+six ISO weeks, overdue counts, and the last four weeks (definitions in
+work.selectors.capacity)."""
 
 from __future__ import annotations
 
@@ -32,44 +8,38 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from django.db.models import (
-    Aggregate,
     Count,
     DateField,
     Exists,
-    F,
-    FloatField,
     OuterRef,
     Q,
     Sum,
     Value,
-    Window,
 )
-from django.db.models.functions import Cast, Greatest, RowNumber, TruncWeek
+from django.db.models.functions import Cast, Greatest, TruncWeek
 from django.utils import timezone
 
 from csplatform.tenancy.models import Membership, Role
 from work.models import (
     OPEN_STATUSES,
     OutOfOffice,
-    Priority,
     Task,
     TaskStatus,
     TimeEntry,
     WorkSettings,
 )
 
+if TYPE_CHECKING:
+    from work.selectors.capacity.accuracy import StepAccuracy
+    from work.selectors.capacity.rebalance import Suggestion
+
 PLAN_WEEKS = 6
 PAST_WEEKS = 4
-REBALANCE_WEEKS = 2
 DEFAULT_WEEKLY_HOURS = Decimal(40)
 DEFAULT_UNPLANNED_PERCENT = 20
-ACCURACY_DAYS = 180
-RELIABLE_SAMPLES = 3
-# Rebalance looks at most this many tasks per over-capacity CSM-week, and in all.
-CANDIDATES_PER_CELL = 50
-CANDIDATES = 200
 MEMBER_ROLES = [Role.CSM, Role.LEADER, Role.ADMIN]
 
 
@@ -178,48 +148,6 @@ class CsmCapacity:
 
 
 @dataclass
-class StepAccuracy:
-    step_id: int
-    playbook_id: int
-    playbook_name: str
-    step_title: str
-    position: int
-    samples: int
-    median_ratio: float  # median of logged / estimated minutes
-    median_actual_minutes: float
-    current_estimate: int
-    suggested_estimate: int
-
-    @property
-    def reliable(self) -> bool:
-        return self.samples >= RELIABLE_SAMPLES
-
-    @property
-    def differs(self) -> bool:
-        return self.suggested_estimate != self.current_estimate
-
-
-@dataclass
-class Suggestion:
-    task_id: int
-    task_title: str
-    account_id: int
-    account_name: str
-    priority: int
-    due_date: dt.date
-    week_start: dt.date
-    minutes: int
-    from_user_id: int
-    from_name: str
-    to_user_id: int
-    to_name: str
-
-    @property
-    def priority_label(self) -> str:
-        return Priority(self.priority).label
-
-
-@dataclass
 class CapacityReport:
     today: dt.date
     weeks: list[dt.date]
@@ -228,20 +156,12 @@ class CapacityReport:
     members: list[CsmCapacity]
     team: list[WeekLoad]
     team_past: list[PastWeek]
-    accuracy: list[StepAccuracy]
-    suggestions: list[Suggestion]
+    accuracy: list[StepAccuracy]  # filled by capacity_report
+    suggestions: list[Suggestion]  # filled by capacity_report
 
     @property
     def overdue(self) -> int:
         return sum(m.overdue for m in self.members)
-
-
-class Median(Aggregate):
-    """percentile_cont(0.5) of an expression, as a float."""
-
-    function = "percentile_cont"
-    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
-    output_field = FloatField()
 
 
 def unplanned_share_percent() -> int:
@@ -277,7 +197,7 @@ def _weekdays_out(absences: list, monday: dt.date) -> int:
     return sum(1 for day in days if any(s <= day <= e for s, e in absences))
 
 
-def _week_from(week0: dt.date):
+def week_from(week0: dt.date):
     """The Monday of a task's due date, or of the current week if earlier
     (date_trunc answers a timestamp; cast back to a date)."""
     monday = Cast(TruncWeek("due_date"), DateField())
@@ -289,7 +209,7 @@ def _open_load(week0: dt.date, end: dt.date, today: dt.date) -> dict:
     `end`; anything due before the current week lands in the current week."""
     rows = (
         Task.objects.filter(status__in=OPEN_STATUSES, assignee__isnull=False, due_date__lt=end)
-        .annotate(week=_week_from(week0))
+        .annotate(week=week_from(week0))
         .values("assignee_id", "week")
         .annotate(
             minutes=Sum("estimated_minutes"),
@@ -455,166 +375,3 @@ def _team_past(members: list[CsmCapacity], past_weeks: list[dt.date]) -> list[Pa
             )
         )
     return team
-
-
-def estimate_accuracy(*, today: dt.date | None = None) -> list[StepAccuracy]:
-    """Per playbook step, over its done tasks with time logged and closed in
-    the last 180 days: the median of logged / estimated minutes, the median
-    logged minutes and a suggested estimate (that median, rounded). Steps
-    with at least three samples first, the furthest off first. One statement."""
-    today = today or timezone.localdate()
-    since = dt.datetime.combine(
-        today - dt.timedelta(days=ACCURACY_DAYS),
-        dt.time.min,
-        tzinfo=timezone.get_current_timezone(),
-    )
-    logged = Cast(F("logged_minutes"), FloatField())
-    rows = (
-        Task.objects.filter(
-            status=TaskStatus.DONE, step__isnull=False, logged_minutes__gt=0, closed_at__gte=since
-        )
-        .values(
-            "step_id",
-            "step__title",
-            "step__position",
-            "step__estimated_minutes",
-            "step__playbook_id",
-            "step__playbook__name",
-        )
-        .annotate(
-            samples=Count("id"),
-            ratio=Median(logged / Cast(F("estimated_minutes"), FloatField())),
-            actual=Median(logged),
-        )
-        .order_by()
-    )
-    found = [
-        StepAccuracy(
-            step_id=r["step_id"],
-            playbook_id=r["step__playbook_id"],
-            playbook_name=r["step__playbook__name"],
-            step_title=r["step__title"],
-            position=r["step__position"],
-            samples=r["samples"],
-            median_ratio=r["ratio"],
-            median_actual_minutes=r["actual"],
-            current_estimate=r["step__estimated_minutes"],
-            suggested_estimate=min(
-                10_000, max(1, int(Decimal(str(r["actual"])).quantize(Decimal(1), ROUND_HALF_UP)))
-            ),
-        )
-        for r in rows
-    ]
-    found.sort(
-        key=lambda s: (
-            not s.reliable,
-            -abs(s.median_ratio - 1),
-            s.playbook_name,
-            s.position,
-            s.step_id,
-        )
-    )
-    return found
-
-
-def rebalance_suggestions(plan: CapacityReport) -> list[Suggestion]:
-    """Moves that bring over-capacity CSMs back under in the next two weeks.
-
-    For each over-capacity CSM-week (current week first, the most over first),
-    that CSM's open tasks due in the week (overdue ones in the current week),
-    lowest priority first (4 before 1) then latest due, go one by one to the
-    member who takes assignments, has the task's required skill (blank: anyone),
-    is not out of office on the day it would be worked (its due date, or today
-    when overdue) and still has room for it that week after the moves already
-    suggested -- the one with the most room. Stops for a CSM-week once it is
-    no longer over. Candidates come from one statement, at most 50 per
-    CSM-week and 200 in all; the rest is arithmetic on the plan."""
-    horizon = plan.weeks[:REBALANCE_WEEKS]
-    by_user = {m.user_id: m for m in plan.members}
-    over = [
-        (i, m.user_id)
-        for i in range(len(horizon))
-        for m in plan.members
-        if m.weeks[i].over and m.weeks[i].task_minutes
-    ]
-    if not over:
-        return []
-    week0 = plan.weeks[0]
-    week = _week_from(week0)
-    wanted = Q()
-    for i, user_id in over:
-        bounds = Q(due_date__lt=horizon[i] + dt.timedelta(weeks=1))
-        if i:
-            bounds &= Q(due_date__gte=horizon[i])
-        wanted |= Q(assignee_id=user_id) & bounds
-    candidates = list(
-        Task.objects.filter(wanted, status__in=OPEN_STATUSES)
-        .annotate(
-            week=week,
-            rank=Window(
-                RowNumber(),
-                partition_by=[F("assignee_id"), week],
-                order_by=[F("priority").desc(), F("due_date").desc(), F("id").desc()],
-            ),
-        )
-        .filter(rank__lte=CANDIDATES_PER_CELL)
-        .select_related("account")
-        .order_by("week", "assignee_id", "rank")[:CANDIDATES]
-    )
-    per_cell = defaultdict(list)
-    for task in candidates:
-        per_cell[(task.week, task.assignee_id)].append(task)
-
-    # Remaining room per (user, week index), in minutes; moves update it.
-    room = {
-        (m.user_id, i): m.weeks[i].capacity_minutes - m.weeks[i].load_minutes
-        for m in plan.members
-        for i in range(len(horizon))
-    }
-    over.sort(key=lambda cell: (cell[0], room[(cell[1], cell[0])], cell[1]))
-    suggestions = []
-    for i, source_id in over:
-        source = by_user[source_id]
-        for task in per_cell.get((horizon[i], source_id), []):
-            if room[(source_id, i)] >= 0:
-                break
-            work_day = max(task.due_date, plan.today)
-            targets = [
-                m
-                for m in plan.members
-                if m.user_id != source_id
-                and m.takes_assignments
-                and (not task.required_skill or task.required_skill in m.skills)
-                and not m.out_on(work_day)
-                and room[(m.user_id, i)] >= task.estimated_minutes
-            ]
-            if not targets:
-                continue
-            target = max(targets, key=lambda m: (room[(m.user_id, i)], -m.user_id))
-            room[(source_id, i)] += task.estimated_minutes
-            room[(target.user_id, i)] -= task.estimated_minutes
-            suggestions.append(
-                Suggestion(
-                    task_id=task.pk,
-                    task_title=task.title,
-                    account_id=task.account_id,
-                    account_name=task.account.name,
-                    priority=task.priority,
-                    due_date=task.due_date,
-                    week_start=horizon[i],
-                    minutes=task.estimated_minutes,
-                    from_user_id=source_id,
-                    from_name=source.name,
-                    to_user_id=target.user_id,
-                    to_name=target.name,
-                )
-            )
-    return suggestions
-
-
-def capacity_report(*, today: dt.date | None = None) -> CapacityReport:
-    """Everything the capacity page and GET /api/v1/capacity/ show."""
-    plan = capacity_plan(today=today)
-    plan.accuracy = estimate_accuracy(today=plan.today)
-    plan.suggestions = rebalance_suggestions(plan)
-    return plan

@@ -365,3 +365,26 @@ def test_step_estimate_set_validates_and_updates(steps, users):
     services.step_estimate_set(step=kickoff, estimated_minutes=75, actor=users[Role.LEADER])
     kickoff.refresh_from_db()
     assert kickoff.estimated_minutes == 75
+
+
+def test_a_member_who_takes_no_assignments_is_shown_with_open_tasks_but_never_a_target(team):
+    # dave has the most room of all next week, but his profile takes no assignments
+    task(team["acct"], team["dave"], D(2025, 3, 18), 30)
+    report = selectors.capacity_report(today=TODAY)
+    assert "Dave" in [m.name for m in report.members]
+    assert not _row(report, team["dave"]).takes_assignments
+    assert team["dave"].pk not in {s.to_user_id for s in report.suggestions}
+    assert len(report.suggestions) == 3
+
+
+def test_no_suggestion_and_no_candidate_query_when_nobody_has_room(
+    in_tenant, django_assert_num_queries
+):
+    acct = factories.account()
+    for name in ("Ann", "Ben"):
+        person = member(in_tenant, name, hours=10)
+        task(acct, person, D(2025, 3, 12), 900)
+    plan = selectors.capacity_plan(today=TODAY)
+    assert all(m.weeks[0].over for m in plan.members)
+    with django_assert_num_queries(0):
+        assert selectors.rebalance_suggestions(plan) == []

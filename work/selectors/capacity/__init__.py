@@ -6,7 +6,8 @@ suggestion. Every figure comes from a fixed number of set-based statements
 
   members, out-of-office ranges, settings, open load, planned (last 4 weeks),
   completed (last 4 weeks), logged time (last 4 weeks), estimate accuracy,
-  and one for rebalance candidates when someone is over in the next 2 weeks.
+  and one for rebalance candidates when someone is over in the current or
+  next week while someone who takes assignments has room that week.
 
 Definitions (also on the page):
 

@@ -352,17 +352,19 @@ def test_a_half_minute_median_rounds_up(in_tenant):
     assert row.median_actual_minutes == pytest.approx(10.5) and row.suggested_estimate == 11
 
 
-def test_step_estimate_set_validates_and_updates(steps, users):
+def test_the_step_estimate_service_validates_and_updates(steps, users):
     kickoff = steps["kickoff"]
     for bad in (0, 10_001, "abc", None):
         with pytest.raises(ValidationError) as error:
-            services.step_estimate_set(
+            services.playbook_step_estimate_set(
                 step=kickoff, estimated_minutes=bad, actor=users[Role.LEADER]
             )
         assert "estimated_minutes" in error.value.message_dict
     kickoff.refresh_from_db()
     assert kickoff.estimated_minutes == 60
-    services.step_estimate_set(step=kickoff, estimated_minutes=75, actor=users[Role.LEADER])
+    services.playbook_step_estimate_set(
+        step=kickoff, estimated_minutes=75, actor=users[Role.LEADER]
+    )
     kickoff.refresh_from_db()
     assert kickoff.estimated_minutes == 75
 

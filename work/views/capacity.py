@@ -141,7 +141,7 @@ def step_estimate(request, tenant_slug, pk):
     """Set a playbook step's estimate (the "Use N min" button)."""
     step = get_object_or_404(PlaybookStep.objects.select_related("playbook"), pk=pk)
     try:
-        services.step_estimate_set(
+        services.playbook_step_estimate_set(
             step=step,
             estimated_minutes=request.POST.get("estimated_minutes"),
             actor=request.user,

@@ -84,6 +84,13 @@ class Task(TenantScopedModel):
                 name="task_open_by_due",
             ),
             models.Index(fields=["tenant", "closed_at"], name="task_closed"),
+            # Capacity: estimate accuracy per playbook step.
+            models.Index(
+                fields=["tenant", "step", "closed_at"],
+                include=["logged_minutes", "estimated_minutes"],
+                condition=Q(status="done", logged_minutes__gt=0, step__isnull=False),
+                name="task_step_accuracy",
+            ),
         ]
 
     def __str__(self) -> str:

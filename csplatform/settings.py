@@ -76,6 +76,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csplatform.ui.context.shell",
+                "work.context.work_nav",
             ],
         },
     }
@@ -247,7 +248,11 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # One enum component for stages, whatever the field is called (to_stage, ...).
-    "ENUM_NAME_OVERRIDES": {"StageEnum": "lifecycle.models.Stage"},
+    "ENUM_NAME_OVERRIDES": {
+        "StageEnum": "lifecycle.models.Stage",
+        "TaskStatusEnum": "work.models.TaskStatus",
+        "StatusEnum": "lifecycle.models.ContractStatus",
+    },
 }
 
 LOGGING = {

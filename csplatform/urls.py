@@ -9,8 +9,10 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/settings/", include("csplatform.tenancy.urls")),
     path("t/<slug:tenant_slug>/usage/", include("health.urls")),
     path("t/<slug:tenant_slug>/health/", include("health.urls_scores")),
+    path("t/<slug:tenant_slug>/work/", include("work.urls_queue")),
     path("api/v1/", include("lifecycle.api.urls")),
     path("api/v1/", include("health.api.urls")),
+    path("api/v1/", include("work.api.urls_tasks")),
     path("v1/", include("health.api.segment_urls")),  # Segment-compatible ingestion
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),

@@ -20,4 +20,11 @@ def work_nav(request):
 
         return nav_counts(user_id=request.user.pk)
 
-    return {"work_nav": SimpleLazyObject(counts)}
+    slug = request.tenant.slug
+    return {
+        "work_nav": SimpleLazyObject(counts),
+        # Prefixes for links in long lists (the queue's rows), so each row
+        # does not reverse URLs; tests check them against `reverse`.
+        "work_base": f"/t/{slug}/work/",
+        "accounts_base": f"/t/{slug}/accounts/",
+    }

@@ -287,6 +287,26 @@ def test_a_plain_post_redirects_back_to_the_queue(page, tenant, inside, task):
     assert bad.status_code == 422 and "<html" in bad.content.decode()
 
 
+def test_the_row_loads_its_other_forms_when_opened(page, tenant, inside, task, users):
+    client = page(Role.CSM)
+    html = client.get(url("work_queue", tenant)).content.decode()
+    forms_url = url("work_task_forms", tenant, task.pk)
+    assert f'hx-get="{forms_url}?user=' in html
+    # The rows' links are built from prefixes; they must be the real URLs.
+    assert f'action="{url("work_task_transition", tenant, task.pk)}"' in html
+    assert f'href="{url("work_task", tenant, task.pk)}"' in html
+    assert f'href="{url("account", tenant, task.account_id)}"' in html
+    panel = client.get(forms_url, **HTMX)
+    body = panel.content.decode()
+    assert panel.status_code == 200
+    for action in ("snooze", "time", "outcome"):
+        assert f'action="{url(f"work_task_{action}", tenant, task.pk)}"' in body
+    assert "work_task_reassign" not in body and "Reassign to" not in body  # a CSM's
+    leader_panel = page(Role.LEADER).get(forms_url, **HTMX).content.decode()
+    assert "Reassign to" in leader_panel and users[Role.ADMIN].display_name in leader_panel
+    assert page(Role.VIEWER).get(forms_url).status_code == 403
+
+
 # -- roles and tenants ------------------------------------------------------------
 
 WRITES = [
@@ -302,6 +322,7 @@ def test_viewers_have_no_queue_and_change_nothing(page, tenant, inside, task, us
     viewer = page(Role.VIEWER)
     assert viewer.get(url("work_queue", tenant)).status_code == 403
     assert viewer.get(url("work_task", tenant, task.pk)).status_code == 403
+    assert viewer.get(url("work_task_forms", tenant, task.pk)).status_code == 403
     assert (
         viewer.get(url("work_queue_more", tenant, query="bucket=later&offset=0")).status_code == 403
     )
@@ -325,6 +346,7 @@ def test_a_csm_acts_on_own_tasks_and_unassigned_ones_of_own_accounts(
         elsewhere = factories.account(owner=someone)
         unassigned_theirs = new_task(elsewhere, None)
     client = page(Role.CSM)
+    assert client.get(url("work_task_forms", tenant, theirs.pk)).status_code == 403
     for name, data in WRITES[:4]:
         assert post(client, name, tenant, theirs.pk, data).status_code == 403, name
         assert post(client, name, tenant, unassigned_theirs.pk, data).status_code == 403, name
@@ -346,6 +368,7 @@ def test_another_tenants_ids_are_404(page, tenant, other_tenant, inside, task):
     for role in (Role.CSM, Role.ADMIN):
         client = page(role)
         assert client.get(url("work_task", tenant, foreign.pk)).status_code == 404
+        assert client.get(url("work_task_forms", tenant, foreign.pk)).status_code == 404
         for name, data in WRITES:
             if role == Role.CSM and name == "work_task_reassign":
                 continue  # leader-only, refused by role first

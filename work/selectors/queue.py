@@ -21,7 +21,7 @@ from health.selectors import scores_for
 from lifecycle.models import Account, TimelineEntry
 from work.models import OPEN_STATUSES, Task, TimeEntry
 
-PER_BUCKET = 50
+PER_BUCKET = 25
 
 # (key, label), in the order the page shows them.
 BUCKETS = [
@@ -103,8 +103,29 @@ def open_tasks_of(assignee_id: int, filters: QueueFilters | None = None) -> Quer
     return (filters or QueueFilters()).apply(qs)
 
 
+# What a queue row shows; nothing else is read, so rows stay narrow.
+ROW_FIELDS = [
+    "id",
+    "title",
+    "status",
+    "priority",
+    "due_date",
+    "estimated_minutes",
+    "logged_minutes",
+    "outcome",
+    "assignee_id",
+    "account__id",
+    "account__name",
+    "account__stage",
+    "account__owner_id",
+    "run__id",
+    "run__playbook__id",
+    "run__playbook__name",
+]
+
+
 def _with_row_data(qs: QuerySet[Task]) -> QuerySet[Task]:
-    return qs.select_related("account", "assignee", "run__playbook")
+    return qs.select_related("account", "run__playbook").only(*ROW_FIELDS)
 
 
 def attach_bands(tasks: list[Task]) -> list[Task]:
@@ -192,7 +213,9 @@ def bucket_rows(
 def queue_row(task_id: int, *, today: dt.date | None = None) -> Task:
     """One task with what its queue row shows (after an action on it, and on
     its own page, which also shows the playbook step's protocol)."""
-    task = _with_row_data(Task.objects.select_related("step")).get(pk=task_id)
+    task = Task.objects.select_related("account", "assignee", "run__playbook", "step").get(
+        pk=task_id
+    )
     attach_bands([task])
     task.bucket = bucket_of(task.due_date, today or timezone.localdate())
     return task

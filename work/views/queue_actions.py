@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from csplatform.tenancy.models import Role
 from csplatform.ui.access import FORM_ERRORS, requires_role
@@ -67,6 +67,25 @@ def _answer(request, task_id: int, *, status=200, forms=None, conflict="", notic
         "view": "row",
     }
     return render(request, "work/queue/_task_row.html", context, status=status)
+
+
+@require_GET
+@requires_role(Role.CSM)
+def task_forms(request, tenant_slug, pk):
+    """The snooze/time/note/reassign forms of one row, loaded when opened."""
+    task = task_for_write(request, pk)
+    leader = is_leader(request)
+    queue_user = request.GET.get("user", "")
+    context = {
+        "task": task,
+        "forms": {},
+        "is_leader": leader,
+        "members": members() if leader else [],
+        "today": timezone.localdate(),
+        "queue_user_id": int(queue_user) if queue_user.isdigit() else request.user.pk,
+        "view": "row",
+    }
+    return render(request, "work/queue/_task_forms.html", context)
 
 
 @require_POST

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint format migrate seed bench-ingest bench-health clean-data stop-embedded
+.PHONY: install run test lint format migrate seed bench-ingest bench-health bench-work clean-data stop-embedded
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,9 @@ bench-ingest: migrate
 
 bench-health: migrate
 	$(BIN)/python bench/health.py
+
+bench-work: migrate
+	$(BIN)/python bench/work.py
 
 clean-data: stop-embedded
 	rm -rf var

@@ -14,7 +14,10 @@ autovacuum would after a load.
 
 Then, as the application role (row-level security on):
 - `health_rescore(account_ids=None)` twice (cold, then warm), and one plain
-  GROUP BY account over the last 60 days of the account rollups, warm;
+  GROUP BY account over the same rollups the score reads, with the same
+  windows (the daily account rollup for 60 days, the account x user and
+  account x event rollups for 30), warm: the cost of just reading the data.
+  The GROUP BY over the one account rollup is printed too, for reference;
 - with gunicorn and a real Celery worker started as in production, posts a
   usage batch for one account at a time and polls that account's
   `HealthScore.scored_at` until the score is newer than the 200.
@@ -521,7 +524,7 @@ def full_rescore(tenant) -> tuple[float, int, tuple[str, list | dict] | None]:
     return elapsed, scored, (captured[0] if captured else None)
 
 
-GROUPBY_SQL = """
+GROUPBY_ONE_TABLE_SQL = """
 SELECT account_id, count(*), sum(events), sum(active_users)
 FROM health_usagedailyaccount
 WHERE tenant_id = %s AND day > current_date - 60
@@ -529,9 +532,9 @@ GROUP BY account_id
 """
 
 
-# The same GROUP BY account over every rollup the score reads, with the
+# The plain GROUP BY account over the same rollups the score reads, with the
 # windows it reads them for: the floor that reading the data alone costs.
-GROUPBY_ALL_SQL = """
+GROUPBY_SQL = """
 SELECT account_id, sum(n) FROM (
     SELECT account_id, events AS n FROM health_usagedailyaccount
     WHERE tenant_id = %s AND day > current_date - 60
@@ -760,7 +763,7 @@ def main() -> None:
         cold, _, _ = full_rescore(tenant)
         warm, scored, statement = full_rescore(tenant)
         groupby, groups = plain_groupby(tenant)
-        groupby_all, _ = plain_groupby(tenant, GROUPBY_ALL_SQL)
+        groupby_one, _ = plain_groupby(tenant, GROUPBY_ONE_TABLE_SQL)
         ratio = warm / groupby
         if statement and (EXPLAIN or ratio > 3):
             explain(tenant, statement)
@@ -799,9 +802,9 @@ def main() -> None:
         ("plain_groupby_s", f"{groupby:.3f}"),
         ("plain_groupby_rows", groups),
         ("rescore_vs_groupby_ratio", f"{ratio:.2f}"),
-        ("plain_groupby_all_rollups_s", f"{groupby_all:.3f}"),
-        ("rescore_vs_all_rollups_ratio", f"{warm / groupby_all:.2f}"),
-        ("cold_rescore_vs_all_rollups_ratio", f"{cold / groupby_all:.2f}"),
+        ("cold_rescore_vs_groupby_ratio", f"{cold / groupby:.2f}"),
+        ("plain_groupby_one_table_s", f"{groupby_one:.3f}"),
+        ("rescore_vs_one_table_ratio", f"{warm / groupby_one:.2f}"),
         ("bands", " ".join(f"{band}={n}" for band, n in sorted(bands.items()))),
         ("usage_to_score_samples", len(samples)),
         ("usage_to_score_timeouts", sum(s is None for s in samples)),

@@ -162,6 +162,7 @@ def main() -> int:
     logins = ""
     if os.environ.get("CSP_SEED_DEMO", "1") != "0":
         logins = manage("seed_demo", capture=True)
+        manage("seed_demo_work")
     if not conf.DEBUG:
         # With DEBUG, whitenoise serves static files straight from the apps.
         manage("collectstatic", "--noinput")

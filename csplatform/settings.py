@@ -172,6 +172,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "health.tasks.ensure_usage_partitions",
         "schedule": 6 * 3600.0,
     },
+    "fire-time-based-rules": {
+        "task": "work.tasks.rules_sweep",
+        "schedule": float(env("CSP_RULES_SWEEP_SECONDS", "300")),
+    },
+    "retry-due-rule-actions": {
+        "task": "work.tasks.rule_actions_retry_due",
+        "schedule": 20.0,
+    },
 }
 
 # Usage ingestion limits (health.ingest, health.api).
@@ -188,6 +196,10 @@ USAGE_RATE_WINDOW_SECONDS = int(env("CSP_USAGE_RATE_WINDOW_SECONDS", "60"))
 INGESTION_LOG_DAYS = max(1, int(env("CSP_INGESTION_LOG_DAYS", "14")))
 # Django refuses bodies above this before we can answer 413 ourselves.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(USAGE_MAX_BODY_BYTES * 2, 2_621_440)
+
+# Rule notifications ("notify by email"); the console backend prints them locally.
+EMAIL_BACKEND = env("CSP_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+DEFAULT_FROM_EMAIL = env("CSP_DEFAULT_FROM_EMAIL", "csplatform <noreply@localhost>")
 
 AUTH_USER_MODEL = "tenancy.User"
 LOGIN_URL = "login"
@@ -250,8 +262,11 @@ SPECTACULAR_SETTINGS = {
     # One enum component for stages, whatever the field is called (to_stage, ...).
     "ENUM_NAME_OVERRIDES": {
         "StageEnum": "lifecycle.models.Stage",
+        # "status" names several choice sets; each gets its own name.
+        "ContractStatusEnum": "lifecycle.models.ContractStatus",
+        "RuleFiringStatusEnum": "work.models.FiringStatus",
+        "RuleActionRunStatusEnum": "work.models.ActionStatus",
         "TaskStatusEnum": "work.models.TaskStatus",
-        "StatusEnum": "lifecycle.models.ContractStatus",
     },
 }
 

@@ -114,6 +114,113 @@ def profile_case(profiles: list[HealthProfile]) -> tuple[str, dict]:
     return f"(CASE {' '.join(arms)} ELSE {fallback} END)::bigint", params
 
 
+# Each measure's raw value from the account's facts (`f`), NULL when it has
+# no data. The statement gives every measure its own columns.
+MEASURE_RAW_SQL: dict[str, str] = {
+    Measure.USAGE_FREQUENCY: "CASE WHEN f.has_usage THEN f.active_days::float END",
+    Measure.BREADTH: (
+        "CASE WHEN f.has_usage AND f.key_features > 0"
+        " THEN f.features_used::float / f.key_features END"
+    ),
+    Measure.TREND: "CASE WHEN f.previous_30 > 0 THEN f.last_30::float / f.previous_30 END",
+    Measure.LICENSE_UTILIZATION: "CASE WHEN f.seats > 0 THEN f.active_users::float / f.seats END",
+    Measure.NPS: (
+        "CASE WHEN f.responses > 0 THEN 100.0 * (f.promoters - f.detractors) / f.responses END"
+    ),
+    Measure.SUPPORT_LOAD: (
+        "CASE WHEN f.sends_tickets OR f.is_escalated"
+        " THEN (f.tickets + %(escalation_tickets)s * f.is_escalated::int)::float END"
+    ),
+    # whole days, as people count them (and a score that changes daily)
+    Measure.ENGAGEMENT: "floor(extract(epoch FROM now() - f.last_at) / 86400.0)",
+    Measure.CSM_SENTIMENT: (
+        "CASE f.sentiment WHEN 'red' THEN 0.0 WHEN 'yellow' THEN 50.0 WHEN 'green' THEN 100.0 END"
+    ),
+    Measure.OUTCOMES: (
+        "f.done::float / nullif(CASE WHEN f.due THEN f.required ELSE f.done END, 0)"
+    ),
+}
+
+
+# The account's stored inputs, from the statement's CTEs (see `facts`).
+INPUTS_SQL = [
+    ("active_days", "coalesce(daily.active_days, 0)"),
+    ("days", "30"),
+    ("last_30", "coalesce(daily.last_30, 0)"),
+    ("previous_30", "coalesce(daily.previous_30, 0)"),
+    ("active_users", "coalesce(users_30.n, 0)"),
+    ("seats", "coalesce(seats.n, 0)"),
+    ("used", "coalesce(fu.n, 0)"),
+    ("key_features", "kf.n"),
+    ("tickets", "coalesce(tickets.n, 0)"),
+    ("open_escalation", "acc.is_escalated"),
+    ("responses", "coalesce(nps.n, 0)"),
+    ("promoters", "coalesce(nps.promoters, 0)"),
+    ("detractors", "coalesce(nps.detractors, 0)"),
+    ("last_contact", "contact.last_at"),
+    ("sentiment", "sentiment.value"),
+    ("sentiment_comment", "sentiment.comment"),
+    ("done", "coalesce(outcomes.done, 0)"),
+    ("required", "coalesce(outcomes.required, 0)"),
+    ("due", "coalesce(outcomes.due, false)"),
+]
+
+
+def _json_text(pairs: list[tuple[str, str]]) -> str:
+    """SQL building a JSON object as text from (key, SQL yielding the value's
+    JSON text) pairs; the keys are ours, so need no escaping."""
+    parts = [f"'{{\"{key}\":' || {value}" for key, value in pairs[:1]]
+    parts += [f"',\"{key}\":' || {value}" for key, value in pairs[1:]]
+    return "(" + " || ".join(parts) + " || '}')"
+
+
+def _scoring_columns() -> dict[str, str]:
+    measures = [str(m) for m in Measure]
+    weight_columns = ", ".join(
+        f"max(pm.{col}) FILTER (WHERE pm.measure = '{m}') AS {m}_{short}"
+        for m in measures
+        for col, short in (("weight", "w"), ("bad", "bad"), ("good", "good"))
+    )
+    raw_columns = ", ".join(f"({MEASURE_RAW_SQL[m]})::float AS {m}" for m in measures)
+    point_columns = ", ".join(
+        f"r.{m} AS {m}_raw, w.{m}_w, "
+        f"CASE WHEN r.{m} IS NOT NULL AND w.{m}_w IS NOT NULL THEN greatest(0.0, least(100.0,"
+        f" 100.0 * (r.{m} - w.{m}_bad) / (w.{m}_good - w.{m}_bad))) END AS {m}_p"
+        for m in measures
+    )
+    weighted_sum = " + ".join(f"coalesce({m}_p * {m}_w, 0)" for m in measures)
+    present_weight = " + ".join(
+        f"CASE WHEN {m}_p IS NOT NULL THEN {m}_w ELSE 0 END" for m in measures
+    )
+    # JSON written as text (and parsed once, only when it changed): a third
+    # of the cost of building it with json_build_object.
+    breakdown_parts = ", ".join(
+        f"CASE WHEN {m}_w IS NOT NULL THEN "
+        + _json_text(
+            [
+                ("measure", f"'\"{m}\"'"),
+                ("raw", f"coalesce((round({m}_raw * 1000) / 1000)::text, 'null')"),
+                ("points", f"coalesce((round({m}_p * 10) / 10)::text, 'null')"),
+                ("weight", f"{m}_w::text"),
+                ("missing", f"({m}_p IS NULL)::text"),
+            ]
+        )
+        + " END"
+        for m in measures
+    )
+    return {
+        "{weight_columns}": weight_columns,
+        "{raw_columns}": raw_columns,
+        "{point_columns}": point_columns,
+        "{weighted_sum}": weighted_sum,
+        "{present_weight}": present_weight,
+        "{breakdown_parts}": breakdown_parts,
+        "{inputs_text}": _json_text(
+            [(key, f"coalesce(to_json({sql})::text, 'null')") for key, sql in INPUTS_SQL]
+        ),
+    }
+
+
 # %(ids)s NULL scores every account of the tenant. Returns the accounts whose
 # band changed (or that were scored for the first time) or whose score fell by
 # the profile's alert points within 7 days, with old and new values.
@@ -157,23 +264,26 @@ WITH acc AS (
 ), key_features AS (
     SELECT count(*) AS n FROM health_feature
     WHERE tenant_id = %(tenant)s AND counts_for_adoption
+), counted_events AS (
+    -- The only events the score counts: those of key features (by feature)
+    -- and support tickets (feature 0). Filtering before grouping keeps the
+    -- aggregate small; one pass over the per-event rollup serves both.
+    SELECT n.name, f.id AS feature_id FROM health_eventname n
+    JOIN health_feature f ON f.id = n.feature_id AND f.counts_for_adoption
+    WHERE n.tenant_id = %(tenant)s
+    UNION ALL SELECT %(support_event)s, 0
 ), events_30 AS MATERIALIZED (
-    -- One pass over the per-event rollup serves breadth and support load.
-    SELECT e.account_id, e.event, sum(e.events) AS n
+    SELECT e.account_id, c.feature_id, sum(e.events) AS n
     FROM health_usagedailyevent e
+    JOIN counted_events c ON c.name = e.event
     WHERE e.tenant_id = %(tenant)s AND e.day > %(today)s::date - 30
       AND e.day <= %(today)s::date
       AND (%(ids)s::bigint[] IS NULL OR e.account_id = ANY(%(ids)s::bigint[]))
     GROUP BY 1, 2
 ), features_used AS (
-    SELECT account_id, count(*) AS n FROM (
-        SELECT DISTINCT e.account_id, n.feature_id
-        FROM events_30 e
-        JOIN health_eventname n ON n.tenant_id = %(tenant)s AND n.name = e.event
-        JOIN health_feature f ON f.id = n.feature_id AND f.counts_for_adoption
-    ) used GROUP BY 1
+    SELECT account_id, count(*) AS n FROM events_30 WHERE feature_id <> 0 GROUP BY 1
 ), tickets AS (
-    SELECT account_id, n FROM events_30 WHERE event = %(support_event)s
+    SELECT account_id, sum(n) AS n FROM events_30 WHERE feature_id = 0 GROUP BY 1
 ), ticket_source AS (
     -- Tickets are data once the tenant sends them at all; before that only an
     -- open escalation says anything about support load.
@@ -232,20 +342,7 @@ WITH acc AS (
            coalesce(outcomes.done, 0) AS done,
            coalesce(outcomes.required, 0) AS required,
            coalesce(outcomes.due, false) AS due,
-           json_build_object(
-               'active_days', coalesce(daily.active_days, 0), 'days', 30,
-               'last_30', coalesce(daily.last_30, 0),
-               'previous_30', coalesce(daily.previous_30, 0),
-               'active_users', coalesce(users_30.n, 0), 'seats', coalesce(seats.n, 0),
-               'used', coalesce(fu.n, 0), 'key_features', kf.n,
-               'tickets', coalesce(tickets.n, 0), 'open_escalation', acc.is_escalated,
-               'responses', coalesce(nps.n, 0), 'promoters', coalesce(nps.promoters, 0),
-               'detractors', coalesce(nps.detractors, 0),
-               'last_contact', contact.last_at,
-               'sentiment', sentiment.value, 'sentiment_comment', sentiment.comment,
-               'done', coalesce(outcomes.done, 0), 'required', coalesce(outcomes.required, 0),
-               'due', coalesce(outcomes.due, false)
-           )::jsonb AS inputs
+           {inputs_text} AS inputs
     FROM acc
     LEFT JOIN ever ON ever.account_id = acc.id
     LEFT JOIN daily ON daily.account_id = acc.id
@@ -259,70 +356,47 @@ WITH acc AS (
     LEFT JOIN outcomes ON outcomes.account_id = acc.id
     CROSS JOIN key_features kf
     CROSS JOIN ticket_source ts
-), raw AS MATERIALIZED (
-    -- Materialized: each account's nine values are built once, before the
-    -- join with its profile's measures (inlined, the planner built them once
-    -- per account and profile measure and threw 8 of 9 away).
-    SELECT f.account_id, f.profile_id, m.measure, m.raw
+), weights AS (
+    -- Each profile's measures as one row, so that an account is scored in
+    -- one row: no nine rows per account to join, sort and regroup.
+    SELECT pm.profile_id, {weight_columns}
+    FROM health_profilemeasure pm
+    WHERE pm.tenant_id = %(tenant)s
+    GROUP BY 1
+), raw AS (
+    SELECT f.account_id, f.profile_id, f.inputs, {raw_columns}
     FROM facts f
-    CROSS JOIN LATERAL (VALUES
-        ('usage_frequency', CASE WHEN f.has_usage THEN f.active_days::float END),
-        ('breadth',
-         CASE WHEN f.has_usage AND f.key_features > 0
-              THEN f.features_used::float / f.key_features END),
-        ('trend', CASE WHEN f.previous_30 > 0 THEN f.last_30::float / f.previous_30 END),
-        ('license_utilization',
-         CASE WHEN f.seats > 0 THEN f.active_users::float / f.seats END),
-        ('nps',
-         CASE WHEN f.responses > 0
-              THEN 100.0 * (f.promoters - f.detractors) / f.responses END),
-        ('support_load',
-         CASE WHEN f.sends_tickets OR f.is_escalated
-              THEN (f.tickets + %(escalation_tickets)s * f.is_escalated::int)::float END),
-        -- whole days, as people count them (and a score that changes daily)
-        ('engagement', floor(extract(epoch FROM now() - f.last_at) / 86400.0)),
-        ('csm_sentiment',
-         CASE f.sentiment WHEN 'red' THEN 0.0 WHEN 'yellow' THEN 50.0
-                          WHEN 'green' THEN 100.0 END),
-        ('outcomes',
-         f.done::float / nullif(CASE WHEN f.due THEN f.required ELSE f.done END, 0))
-    ) AS m(measure, raw)
-), scored AS (
-    SELECT r.*, pm.weight,
-           CASE WHEN r.raw IS NOT NULL THEN
-               greatest(0.0, least(100.0, 100.0 * (r.raw - pm.bad) / (pm.good - pm.bad)))
-           END AS points
-    FROM raw r
-    JOIN health_profilemeasure pm ON pm.profile_id = r.profile_id AND pm.measure = r.measure
+), pointed AS (
+    -- A measure scores when the profile weighs it and it has data; its
+    -- points are the raw value mapped from `bad` (0) to `good` (100).
+    SELECT r.account_id, r.profile_id, r.inputs, {point_columns}
+    FROM raw r LEFT JOIN weights w ON w.profile_id = r.profile_id
 ), totals AS (
-    -- Share and contribution follow from points and weights; readers derive
-    -- them (health.selectors.scores), which keeps this one plain GROUP BY.
-    -- Built as json and cast once: cheaper than jsonb object by object.
+    -- The weighted mean of the measures with data, and the working in a
+    -- fixed measure order (readers order it by weight). concat_ws skips the
+    -- measures the profile does not weigh.
     SELECT account_id,
-           round(sum(points * weight) FILTER (WHERE points IS NOT NULL)
-                 / nullif(sum(weight) FILTER (WHERE points IS NOT NULL), 0))::smallint AS score,
-           json_agg(json_build_object(
-               'measure', measure,
-               'raw', round(raw * 1000) / 1000,
-               'points', round(points * 10) / 10,
-               'weight', weight,
-               'missing', points IS NULL
-           ) ORDER BY weight DESC, measure)::jsonb AS breakdown
-    FROM scored GROUP BY 1
+           round(({weighted_sum}) / nullif({present_weight}, 0))::smallint AS score,
+           '[' || concat_ws(',', {breakdown_parts}) || ']' AS breakdown
+    FROM pointed
 ), banded AS (
+    SELECT x.*, md5(concat_ws('|', x.profile_id, x.score, x.band, x.breakdown, x.inputs))
+               AS working_hash
+    FROM (
     SELECT acc.id AS account_id, acc.profile_id, t.score,
            CASE WHEN t.score IS NULL THEN ''
                 WHEN t.score < p.red_below THEN 'red'
                 WHEN t.score < p.green_from THEN 'yellow'
                 ELSE 'green' END AS band,
-           coalesce(t.breakdown, '[]'::jsonb) AS breakdown, f.inputs,
+           coalesce(t.breakdown, '[]') AS breakdown, f.inputs,
            coalesce(p.drop_alert_points, 0) AS drop_alert_points
     FROM acc
     JOIN facts f ON f.account_id = acc.id
     LEFT JOIN totals t ON t.account_id = acc.id
     LEFT JOIN health_healthprofile p ON p.id = acc.profile_id
+    ) x
 ), previous AS (
-    SELECT s.account_id, s.score, s.band, s.drop_alerted_at
+    SELECT s.account_id, s.score, s.band, s.drop_alerted_at, s.working_hash
     FROM health_healthscore s JOIN acc ON acc.id = s.account_id
 ), week AS (
     SELECT h.account_id, max(h.score) AS peak
@@ -330,21 +404,20 @@ WITH acc AS (
     WHERE h.tenant_id = %(tenant)s AND h.taken_at >= now() - interval '7 days'
     GROUP BY 1
 ), saved AS (
+    -- Only accounts whose working changed are written (and only theirs is
+    -- turned into JSON): scored_at is when the score or its working last
+    -- changed.
     INSERT INTO health_healthscore (tenant_id, account_id, profile_id, score, band, breakdown,
-                                    inputs, scored_at, created_at, updated_at)
-    SELECT %(tenant)s, account_id, profile_id, score, band, breakdown, inputs,
-           now(), now(), now()
-    FROM banded ORDER BY account_id
+                                    inputs, working_hash, scored_at, created_at, updated_at)
+    SELECT %(tenant)s, b.account_id, b.profile_id, b.score, b.band, b.breakdown::jsonb,
+           b.inputs::jsonb, b.working_hash, now(), now(), now()
+    FROM banded b LEFT JOIN previous p ON p.account_id = b.account_id
+    WHERE p.working_hash IS DISTINCT FROM b.working_hash
+    ORDER BY b.account_id
     ON CONFLICT (account_id) DO UPDATE SET
         profile_id = EXCLUDED.profile_id, score = EXCLUDED.score, band = EXCLUDED.band,
         breakdown = EXCLUDED.breakdown, inputs = EXCLUDED.inputs,
-        scored_at = now(), updated_at = now()
-    -- An unchanged score is not rewritten: scored_at is when the score or
-    -- its working last changed.
-    WHERE (health_healthscore.profile_id, health_healthscore.score, health_healthscore.band,
-           health_healthscore.breakdown, health_healthscore.inputs)
-          IS DISTINCT FROM (EXCLUDED.profile_id, EXCLUDED.score, EXCLUDED.band,
-                            EXCLUDED.breakdown, EXCLUDED.inputs)
+        working_hash = EXCLUDED.working_hash, scored_at = now(), updated_at = now()
 ), snapped AS (
     -- Every band change (and every first score) is a snapshot: history for
     -- the trend line, written here rather than row by row afterwards.
@@ -353,7 +426,7 @@ WITH acc AS (
          created_at, updated_at)
     SELECT %(tenant)s, b.account_id, %(today)s::date, now(), 'band_change', b.score, b.band,
            coalesce((SELECT jsonb_object_agg(part->>'measure', part->'points')
-                     FROM jsonb_array_elements(b.breakdown) part), '{}'::jsonb),
+                     FROM jsonb_array_elements(b.breakdown::jsonb) part), '{}'::jsonb),
            now(), now()
     FROM banded b LEFT JOIN previous p ON p.account_id = b.account_id
     WHERE %(record)s AND (p.account_id IS NULL OR p.band IS DISTINCT FROM b.band)
@@ -372,6 +445,9 @@ WHERE p.account_id IS NULL OR p.band IS DISTINCT FROM b.band
        AND b.drop_alert_points > 0
        AND (p.drop_alerted_at IS NULL OR p.drop_alerted_at < now() - interval '7 days'))
 """
+
+for _placeholder, _sql in _scoring_columns().items():
+    SCORE_SQL = SCORE_SQL.replace(_placeholder, _sql)
 
 # The day's snapshot of every current score (the nightly job; a second run
 # the same day refreshes it rather than adding another).

@@ -139,9 +139,12 @@ WITH batches AS (
 """
     + ROLLUP_CTES
     + """
--- Per account: events counted; the row with a NULL account: batches taken.
-SELECT account_id, sum(n)::int FROM changed GROUP BY 1
-UNION ALL SELECT NULL, count(*)::int FROM batches
+-- Per account: events counted and the count per event name; the row with a
+-- NULL account: batches taken.
+SELECT account_id, sum(n)::int, jsonb_object_agg(event, n)
+FROM (SELECT account_id, event, sum(n)::int AS n FROM changed GROUP BY 1, 2) per_event
+GROUP BY 1
+UNION ALL SELECT NULL, count(*)::int, NULL FROM batches
 """
 )
 

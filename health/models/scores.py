@@ -98,6 +98,9 @@ class HealthScore(TenantScopedModel):
     # Every figure the measures were computed from, once per account.
     inputs = models.JSONField(default=dict)
     scored_at = models.DateTimeField(default=timezone.now)
+    # md5 of the working as text: a re-score compares it and builds the JSON
+    # only for accounts whose working changed.
+    working_hash = models.CharField(max_length=32, blank=True, default="")
     # When the last drop alert fired, so one fall alerts once.
     drop_alerted_at = models.DateTimeField(null=True, blank=True)
 

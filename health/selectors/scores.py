@@ -74,7 +74,8 @@ def _lines(breakdown: list[dict], week_ago: dict, inputs: dict) -> list[MeasureL
     labels = dict(Measure.choices)
     present = sum(p.get("weight", 0) for p in breakdown if p.get("points") is not None)
     lines = []
-    for part in breakdown:
+    # Stored in a fixed measure order; shown heaviest first.
+    for part in sorted(breakdown, key=lambda p: (-p.get("weight", 0), p["measure"])):
         points, weight = part.get("points"), part.get("weight", 0)
         counted = points is not None and present > 0
         lines.append(

@@ -197,8 +197,13 @@ def usage_rollups_fold(*, tenant: Tenant, chunk: int = 200, max_chunks: int = 10
         with tenant_context(tenant), connection.cursor() as cursor:
             cursor.execute(FOLD_SQL, {"tenant": tenant.pk, "limit": chunk})
             rows = cursor.fetchall()
-            batches = next(n for account_id, n in rows if account_id is None)
-            per_account = [(a, {"events": n}) for a, n in rows if a is not None and n]
+            batches = next(n for account_id, n, _names in rows if account_id is None)
+            # The names let rules react to one event name ("usage_seen").
+            per_account = [
+                (a, {"events": n, "names": json.loads(names) if isinstance(names, str) else names})
+                for a, n, names in rows
+                if a is not None and n
+            ]
             events_record_many(kind="usage_recorded", items=per_account)
             # health re-scores these accounts itself, without a round trip
             # through the event bus per account.

@@ -257,6 +257,13 @@ def test_usage_recorded_is_one_event_per_account_per_fold(tenant):
     assert recorded() == [(a.pk, 9), (b.pk, 3)]
     assert usage_rollups_fold(tenant=tenant) == 0  # a second fold finds nothing
     assert recorded() == [(a.pk, 9), (b.pk, 3)]
+    with tenant_context(tenant):
+        # and per event name, for rules that react to one event ("usage_seen")
+        names = {
+            e.account_id: e.payload["names"]
+            for e in DomainEvent.objects.filter(kind="usage_recorded")
+        }
+    assert names == {a.pk: {"report_exported": 9}, b.pk: {"report_exported": 3}}
 
 
 def test_a_committed_batch_reaches_the_rollups_without_anyone_asking(

@@ -1,26 +1,33 @@
-"""Starting playbooks on accounts and moving their runs along."""
+"""Playbooks: editing them and their steps, starting them on accounts, and
+moving their runs along (or cancelling them)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from csplatform.events.services import event_record
 from csplatform.tenancy.models import User
-from lifecycle.models import Account
+from lifecycle.models import Account, Stage
 from lifecycle.services import timeline_record
 from work.models import (
     OPEN_STATUSES,
+    AssigneeRule,
+    CsmGroup,
     Playbook,
     PlaybookRun,
     PlaybookStep,
+    Priority,
     RunStatus,
+    Skill,
     Task,
     TaskStatus,
 )
 from work.services.assignment import step_assignee
+from work.services.people import csm_profiles_ensure
 
 
 def _step_task(*, run: PlaybookRun, step: PlaybookStep, actor: User | None, today: dt.date) -> Task:
@@ -54,12 +61,16 @@ def playbook_start(
     without a dependency become tasks now, with due dates and assignees
     resolved at this moment. Starting again for the same occurrence creates
     nothing and returns the existing run with False."""
-    occurrence_key = occurrence_key[:200]
+    occurrence_key = (occurrence_key or "").strip()[:200]
+    if not occurrence_key:
+        raise ValidationError({"occurrence_key": ["Name what started the playbook."]})
     existing = PlaybookRun.objects.filter(
         playbook=playbook, account=account, occurrence_key=occurrence_key
     ).first()
     if existing is not None:
         return existing, False
+    if not playbook.is_active:
+        raise ValidationError({"playbook": ["This playbook is switched off; it cannot start."]})
     try:
         # A savepoint, so a racing duplicate fails alone and is answered with
         # the run that won.
@@ -72,6 +83,8 @@ def playbook_start(
                 reason=reason[:300],
             )
             today = timezone.localdate()
+            # Members added since are candidates for least-loaded assignment too.
+            csm_profiles_ensure()
             timeline_record(
                 account=account,
                 kind="playbook_started",
@@ -80,7 +93,11 @@ def playbook_start(
                 actor=actor,
                 payload={"playbook_id": playbook.pk, "run_id": run.pk},
             )
-            steps = [s for s in playbook.steps.all() if s.depends_on_id is None]
+            steps = list(
+                PlaybookStep.objects.filter(playbook=playbook, depends_on__isnull=True)
+                .select_related("assignee_user")
+                .order_by("position", "id")
+            )
             for step in steps:
                 _step_task(run=run, step=step, actor=actor, today=today)
             event_record(
@@ -122,3 +139,243 @@ def playbook_run_advance(*, task: Task, actor: User | None) -> list[Task]:
         run.finished_at = None
         run.save(update_fields=["status", "finished_at", "updated_at"])
     return created
+
+
+@transaction.atomic
+def playbook_run_cancel(*, run: PlaybookRun, actor: User | None, reason: str = "") -> PlaybookRun:
+    """Stop a run: its open tasks are cancelled (each on the timeline) and no
+    waiting step will be created. Cancelling a finished run changes nothing."""
+    from work.services.tasks import task_transition
+
+    run = (
+        PlaybookRun.objects.select_for_update().select_related("account", "playbook").get(pk=run.pk)
+    )
+    if run.status != RunStatus.ACTIVE:
+        return run
+    # Cancelled first, so playbook_run_advance (called per task) leaves it be.
+    run.status = RunStatus.CANCELLED
+    run.finished_at = timezone.now()
+    run.save(update_fields=["status", "finished_at", "updated_at"])
+    for task in Task.objects.filter(run=run, status__in=OPEN_STATUSES).order_by("pk"):
+        task_transition(task=task, action="cancel", actor=actor, outcome=reason)
+    timeline_record(
+        account=run.account,
+        kind="playbook_cancelled",
+        title=f"Playbook cancelled: {run.playbook.name}",
+        body=reason,
+        actor=actor,
+        payload={"playbook_id": run.playbook_id, "run_id": run.pk},
+    )
+    event_record(
+        kind="playbook_cancelled",
+        account_id=run.account_id,
+        payload={"playbook_id": run.playbook_id, "run_id": run.pk},
+    )
+    return run
+
+
+# -- editing -----------------------------------------------------------------
+@transaction.atomic
+def playbook_save(
+    *,
+    name: str,
+    playbook: Playbook | None = None,
+    description: str = "",
+    stage: str = "",
+    is_active: bool = True,
+    actor: User | None = None,
+) -> Playbook:
+    """Create a playbook or change its name, description, stage and switch."""
+    name = (name or "").strip()
+    errors: dict[str, list[str]] = {}
+    if not name:
+        errors["name"] = ["Name the playbook."]
+    elif len(name) > 150:
+        errors["name"] = ["Keep the name under 150 characters."]
+    elif Playbook.objects.filter(name=name).exclude(pk=getattr(playbook, "pk", None)).exists():
+        errors["name"] = ["There is already a playbook with this name."]
+    stage = stage or ""
+    if stage and stage not in Stage.values:
+        errors["stage"] = ["Choose a lifecycle stage, or none for a situation."]
+    if errors:
+        raise ValidationError(errors)
+    if playbook is None:
+        playbook = Playbook(key="")
+    playbook.name = name
+    playbook.description = (description or "").strip()
+    playbook.stage = stage
+    playbook.is_active = bool(is_active)
+    try:
+        with transaction.atomic():
+            playbook.save()
+    except IntegrityError:
+        raise ValidationError({"name": ["There is already a playbook with this name."]}) from None
+    return playbook
+
+
+@transaction.atomic
+def playbook_delete(*, playbook: Playbook) -> bool:
+    """Delete a playbook that never ran (True). One that has runs keeps them
+    as history: it is switched off instead (False), so it cannot start again
+    and its runs and tasks still say where they came from."""
+    if PlaybookRun.objects.filter(playbook=playbook).exists():
+        Playbook.objects.filter(pk=playbook.pk).update(is_active=False, updated_at=timezone.now())
+        playbook.is_active = False
+        return False
+    playbook.delete()
+    return True
+
+
+def _step_order(step: PlaybookStep) -> tuple[int, float]:
+    return (step.position, step.pk if step.pk is not None else float("inf"))
+
+
+@transaction.atomic
+def playbook_step_save(
+    *,
+    playbook: Playbook,
+    title: str,
+    step: PlaybookStep | None = None,
+    instructions: str = "",
+    required_skill: str = "",
+    estimated_minutes: int = 30,
+    due_offset_days: int = 0,
+    priority: int = Priority.NORMAL,
+    assignee_rule: str = AssigneeRule.OWNER,
+    assignee_user_id: int | None = None,
+    assignee_group_id: int | None = None,
+    depends_on_id: int | None = None,
+    position: int | None = None,
+    actor: User | None = None,
+) -> PlaybookStep:
+    """Add a step to `playbook` (at the end unless `position` is given) or
+    change one. A step may depend on an earlier step of the same playbook,
+    never on itself or a later one (so no cycle can form); a named-person
+    rule needs a CSM, leader or admin, a round-robin rule a group, and the
+    required skill must be on the tenant's skill list (or blank: anyone)."""
+    from work.services.tasks import assignable_user
+
+    errors: dict[str, list[str]] = {}
+    title = (title or "").strip()
+    if not title:
+        errors["title"] = ["Give the step a title."]
+    elif len(title) > 200:
+        errors["title"] = ["Keep the title under 200 characters."]
+    required_skill = (required_skill or "").strip()
+    if required_skill and not Skill.objects.filter(key=required_skill).exists():
+        errors["required_skill"] = ["Choose a skill from the skill list, or none."]
+
+    def whole(field: str, value, low: int, high: int, message: str) -> int | None:
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            number = None
+        if number is None or not low <= number <= high:
+            errors[field] = [message]
+        return number
+
+    estimated_minutes = whole(
+        "estimated_minutes", estimated_minutes, 1, 10_000, "Estimate 1 to 10,000 minutes."
+    )
+    due_offset_days = whole("due_offset_days", due_offset_days, 0, 730, "Give 0 to 730 days.")
+    priority = whole("priority", priority, 1, 4, "Choose urgent, high, normal or low.")
+    if assignee_rule not in AssigneeRule.values:
+        errors["assignee_rule"] = ["Choose owner, least-loaded, round-robin or a named person."]
+    user = None
+    if assignee_rule == AssigneeRule.USER:
+        if not assignee_user_id:
+            errors["assignee_user"] = ["Choose the person who gets this step."]
+        else:
+            try:
+                user = assignable_user(user_id=assignee_user_id, field="assignee_user")
+            except ValidationError as error:
+                errors.update(error.message_dict)
+    group = None
+    if assignee_rule == AssigneeRule.ROUND_ROBIN:
+        group = CsmGroup.objects.filter(pk=assignee_group_id).first() if assignee_group_id else None
+        if group is None:
+            errors["assignee_group"] = ["Choose the group to assign round-robin in."]
+
+    siblings = {
+        s.pk: s
+        for s in PlaybookStep.objects.filter(playbook=playbook).exclude(
+            pk=getattr(step, "pk", None)
+        )
+    }
+    if position is None:
+        position = (
+            step.position
+            if step is not None
+            else max((s.position for s in siblings.values()), default=0) + 1
+        )
+    position = whole("position", position, 0, 10_000, "Give a position from 0 to 10,000.")
+    candidate = step or PlaybookStep(playbook=playbook)
+    if position is not None:
+        candidate.position = position
+    depends_on = None
+    if depends_on_id:
+        depends_on = siblings.get(int(depends_on_id))
+        if depends_on is None:
+            errors["depends_on"] = ["Choose another step of this playbook."]
+        elif _step_order(depends_on) >= _step_order(candidate):
+            errors["depends_on"] = ["A step can only wait for an earlier step."]
+        else:
+            seen, cursor = set(), depends_on
+            while cursor is not None and cursor.pk not in seen:
+                seen.add(cursor.pk)
+                if step is not None and cursor.depends_on_id == step.pk:
+                    errors["depends_on"] = ["That would make the steps wait for each other."]
+                    break
+                cursor = siblings.get(cursor.depends_on_id)
+    if step is not None and "position" not in errors:
+        later = [
+            s
+            for s in siblings.values()
+            if s.depends_on_id == step.pk and _step_order(s) <= _step_order(candidate)
+        ]
+        if later:
+            errors["position"] = [
+                f"“{later[0].title}” waits for this step; keep this step before it."
+            ]
+    if errors:
+        raise ValidationError(errors)
+    candidate.title = title
+    candidate.instructions = (instructions or "").strip()
+    candidate.required_skill = required_skill
+    candidate.estimated_minutes = estimated_minutes
+    candidate.due_offset_days = due_offset_days
+    candidate.priority = priority
+    candidate.assignee_rule = assignee_rule
+    candidate.assignee_user = user
+    candidate.assignee_group = group
+    candidate.depends_on = depends_on
+    candidate.save()
+    return candidate
+
+
+@transaction.atomic
+def playbook_step_delete(*, step: PlaybookStep) -> None:
+    """Remove a step; the steps that waited for it wait for what it waited for."""
+    PlaybookStep.objects.filter(depends_on=step).update(
+        depends_on_id=step.depends_on_id, updated_at=timezone.now()
+    )
+    step.delete()
+
+
+@transaction.atomic
+def playbook_step_estimate_set(
+    *, step: PlaybookStep, estimated_minutes: int, actor: User | None = None
+) -> PlaybookStep:
+    """Set a step's estimate (the capacity page's one-click "use the actual
+    average"); tasks already created keep theirs."""
+    try:
+        minutes = int(estimated_minutes)
+    except (TypeError, ValueError):
+        minutes = 0
+    if not 1 <= minutes <= 10_000:
+        raise ValidationError({"estimated_minutes": ["Estimate 1 to 10,000 minutes."]})
+    PlaybookStep.objects.filter(pk=step.pk).update(
+        estimated_minutes=minutes, updated_at=timezone.now()
+    )
+    step.estimated_minutes = minutes
+    return step

@@ -1,0 +1,423 @@
+"""Each action kind's effect, failures that are retried with backoff and then
+recorded (never dropped, never blocking the next action), a real HTTP
+receiver that fails twice and then takes the signed webhook, and the
+registry other apps extend."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from django.core import mail
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from lifecycle.models import Account, TimelineEntry
+from tests import factories
+from tests.conftest import make_tenant
+from tests.work.rules_data import firings, playbook, rule
+from work.models import ActionRun, ActionStatus, FiringStatus, Task
+from work.rules import actions as actions_module
+from work.rules.actions import ActionFailed, ActionKind, register_action
+from work.rules.engine import rules_evaluate, rules_sweep
+from work.rules.runner import MAX_ATTEMPTS, action_runs_retry_due, backoff
+from work.services import task_create
+from work.services.rules import action_run_retry, rule_save
+
+pytestmark = pytest.mark.django_db
+
+
+def fire(account, key="event:1", payload=None, trigger="escalation_opened"):
+    return rules_evaluate(
+        trigger=trigger, account_id=account.pk, occurrence_key=key, payload=payload or {}
+    )
+
+
+def runs() -> list[ActionRun]:
+    return list(ActionRun.objects.order_by("firing_id", "position"))
+
+
+# -- effects ---------------------------------------------------------------------
+def test_start_playbook_creates_its_tasks(in_tenant, users):
+    book = playbook(steps=2)
+    rule(
+        "escalation_opened",
+        actions=[{"kind": "start_playbook", "config": {"playbook_id": book.pk}}],
+    )
+    a = factories.account(owner=users["csm"])
+    [firing] = fire(a)
+    tasks = list(Task.objects.filter(account=a).order_by("pk"))
+    assert [t.title for t in tasks] == [f"{book.name} step 1", f"{book.name} step 2"]
+    assert {t.assignee_id for t in tasks} == {users["csm"].pk}
+    run = runs()[0]
+    assert run.status == ActionStatus.SUCCEEDED
+    assert run.result["task_ids"] == [t.pk for t in tasks]
+    assert tasks[0].run.occurrence_key == f"rule:{firing.pk}"
+
+
+def test_create_task_for_the_owner_or_a_named_member(in_tenant, users):
+    rule(
+        "escalation_opened",
+        actions=[
+            {"kind": "create_task", "config": {"title": "Call the champion", "due_in_days": 2}},
+            {
+                "kind": "create_task",
+                "config": {
+                    "title": "Exec review",
+                    "assignee": users["leader"].pk,
+                    "priority": 1,
+                    "estimated_minutes": 90,
+                },
+            },
+        ],
+    )
+    a = factories.account(owner=users["csm"])
+    fire(a)
+    call, review = Task.objects.filter(account=a).order_by("pk")
+    assert (call.title, call.assignee_id, call.due_date) == (
+        "Call the champion",
+        users["csm"].pk,
+        timezone.localdate() + timedelta(days=2),
+    )
+    assert (review.assignee_id, review.priority, review.estimated_minutes) == (
+        users["leader"].pk,
+        1,
+        90,
+    )
+
+
+def test_notify_email_to_the_owner_and_to_the_task_assignee(in_tenant, users):
+    rule(
+        "escalation_opened",
+        actions=[{"kind": "notify_email", "config": {"to": "owner", "subject": "Escalated!"}}],
+    )
+    overdue = rule(
+        "task_overdue",
+        actions=[{"kind": "notify_email", "config": {"to": "assignee", "message": "Late."}}],
+    )
+    a = factories.account(owner=users["csm"])
+    fire(a)
+    task_create(
+        account=a,
+        title="Call",
+        due_date=timezone.localdate() - timedelta(days=1),
+        actor=None,
+        assignee=users["leader"],
+    )
+    rules_sweep()
+    assert [(m.to, m.subject) for m in mail.outbox] == [
+        ([users["csm"].email], "Escalated!"),
+        ([users["leader"].email], f"{overdue.name}: {a.name}"),
+    ]
+    assert "Task: Call" in mail.outbox[1].body
+
+
+def test_notify_email_without_a_recipient_fails_without_retrying(in_tenant):
+    rule("escalation_opened", actions=[{"kind": "notify_email", "config": {"to": "owner"}}])
+    a = factories.account()  # no owner
+    [firing] = fire(a)
+    run = runs()[0]
+    assert (run.status, run.attempts) == (ActionStatus.FAILED, 1)
+    assert run.last_error == "Nobody to notify: the account owner is not set."
+    firing.refresh_from_db()
+    assert firing.status == FiringStatus.FAILED
+    assert mail.outbox == []
+
+
+def test_timeline_entry(in_tenant):
+    rule(
+        "escalation_opened",
+        actions=[{"kind": "timeline_entry", "config": {"title": "Escalation play", "body": "Go"}}],
+    )
+    a = factories.account()
+    fire(a)
+    entry = TimelineEntry.objects.get(account=a, kind="rule_note")
+    assert (entry.title, entry.body, entry.actor_id) == ("Escalation play", "Go", None)
+
+
+def test_move_stage_is_guarded_and_a_refusal_is_recorded_with_what_is_missing(in_tenant):
+    rule("escalation_opened", actions=[{"kind": "move_stage", "config": {"to_stage": "adoption"}}])
+    rule("nps_received", actions=[{"kind": "move_stage", "config": {"to_stage": "churned"}}])
+    a = factories.account()
+    fire(a)
+    refused = runs()[0]
+    assert (refused.status, refused.attempts) == (ActionStatus.FAILED, 1)  # not retried
+    assert refused.result["code"] == "guard"
+    assert "Kickoff call held" in refused.result["missing"]
+    assert "Required achievements are not done" in refused.last_error
+    assert Account.objects.get(pk=a.pk).stage == "onboarding"
+    # an unguarded move goes through
+    fire(a, "event:2", trigger="nps_received")
+    assert Account.objects.get(pk=a.pk).stage == "churned"
+    assert runs()[1].status == ActionStatus.SUCCEEDED
+
+
+def test_move_stage_after_the_achievements_are_done(in_tenant):
+    rule("escalation_opened", actions=[{"kind": "move_stage", "config": {"to_stage": "adoption"}}])
+    a = factories.account()
+    factories.complete_stage(a)
+    fire(a)
+    assert Account.objects.get(pk=a.pk).stage == "adoption"
+
+
+# -- failures, retries -----------------------------------------------------------
+@pytest.fixture
+def calls(monkeypatch):
+    """A registered action "test_flaky" (for this test only) that raises when
+    its config says `fail`; returns the names it was called with."""
+    seen: list[str] = []
+
+    def flaky(ctx, config):
+        seen.append(config["name"])
+        if config.get("fail"):
+            raise RuntimeError("receiver down")
+        return {"ok": config["name"]}
+
+    kind = ActionKind("test_flaky", "Test: flaky", lambda c: dict(c), flaky)
+    monkeypatch.setitem(actions_module._registry, "test_flaky", kind)
+    return seen
+
+
+def test_a_failing_action_does_not_block_the_next_and_is_retried_then_failed(in_tenant, calls):
+    rule(
+        "escalation_opened",
+        actions=[
+            {"kind": "test_flaky", "config": {"name": "first", "fail": True}},
+            {"kind": "test_flaky", "config": {"name": "second"}},
+        ],
+    )
+    a = factories.account()
+    [firing] = fire(a)
+    failing, ok = runs()
+    assert calls == ["first", "second"]
+    assert (ok.status, ok.result) == (ActionStatus.SUCCEEDED, {"ok": "second"})
+    assert (failing.status, failing.attempts) == (ActionStatus.RETRYING, 1)
+    assert failing.last_error == "RuntimeError: receiver down"
+    firing.refresh_from_db()
+    assert firing.status == FiringStatus.RUNNING
+    # not due yet: nothing runs
+    assert action_runs_retry_due() == 0
+    now = timezone.now()
+    for attempt in range(2, MAX_ATTEMPTS + 1):
+        now += backoff(attempt - 1) + timedelta(seconds=1)
+        assert action_runs_retry_due(now=now) == 1
+        failing.refresh_from_db()
+        assert failing.attempts == attempt
+    assert failing.status == ActionStatus.FAILED
+    assert failing.next_attempt_at is None
+    assert action_runs_retry_due(now=now + timedelta(days=1)) == 0  # recorded, not retried
+    firing.refresh_from_db()
+    assert firing.status == FiringStatus.PARTIAL
+    assert calls.count("first") == MAX_ATTEMPTS and calls.count("second") == 1
+
+
+def test_backoff_doubles_from_30_seconds():
+    assert [backoff(n).total_seconds() for n in range(1, 5)] == [30, 60, 120, 240]
+
+
+def test_a_failed_action_is_retried_by_hand(in_tenant, calls):
+    r = rule(
+        "escalation_opened", actions=[{"kind": "test_flaky", "config": {"name": "x", "fail": True}}]
+    )
+    a = factories.account()
+    fire(a)
+    run = runs()[0]
+    ActionRun.objects.filter(pk=run.pk).update(status=ActionStatus.FAILED, next_attempt_at=None)
+    # fixed since: the next attempt succeeds
+    from work.models import RuleAction
+
+    RuleAction.objects.filter(rule=r).update(config={"name": "x"})
+    ActionRun.objects.filter(pk=run.pk).update(config={"name": "x"})
+    done = action_run_retry(action_run=run)
+    assert (done.status, done.attempts) == (ActionStatus.SUCCEEDED, 2)
+    assert firings(r)[0].status == FiringStatus.SUCCEEDED
+    with pytest.raises(ValidationError):
+        action_run_retry(action_run=run)  # succeeded: nothing to retry
+
+
+def test_an_uninstalled_action_kind_fails_its_run(in_tenant):
+    r = rule("escalation_opened")
+    from work.models import RuleAction
+
+    RuleAction.objects.filter(rule=r).update(kind="gone")
+    fire(factories.account())
+    run = runs()[0]
+    assert run.status == ActionStatus.FAILED
+    assert "gone" in run.last_error
+
+
+def test_action_config_errors_are_field_level(in_tenant):
+    other = make_tenant()
+    from csplatform.tenancy.context import tenant_context
+
+    with tenant_context(other):
+        theirs = playbook("Theirs")
+    with pytest.raises(ValidationError) as raised:
+        rule(
+            "escalation_opened",
+            actions=[
+                {"kind": "start_playbook", "config": {"playbook_id": theirs.pk}},
+                {"kind": "create_task", "config": {"title": "", "priority": 9}},
+                {"kind": "webhook", "config": {"url": "ftp://x", "secret": "short"}},
+                {"kind": "move_stage", "config": {"to_stage": "heaven"}},
+                {"kind": "notify_email", "config": {"to": "everyone"}},
+                {"kind": "launch_rocket", "config": {}},
+                {"kind": "timeline_entry", "config": {}},
+            ],
+        )
+    errors = raised.value.message_dict
+    assert errors["actions.0.config.playbook_id"] == ["No such playbook in this workspace."]
+    assert "actions.1.config.title" in errors and "actions.1.config.priority" in errors
+    assert "actions.2.config.url" in errors and "actions.2.config.secret" in errors
+    assert "actions.3.config.to_stage" in errors
+    assert "actions.4.config.to" in errors
+    assert "actions.5.kind" in errors
+    assert "actions.6.config.title" in errors
+    with pytest.raises(ValidationError) as raised:
+        rule_save(name="Nothing to do", trigger="escalation_opened", actions=[])
+    assert raised.value.message_dict == {"actions": ["Add at least one action."]}
+
+
+# -- the webhook against a real HTTP receiver ------------------------------------
+class Receiver:
+    """A local HTTP server that answers 500 `failures` times, then 200."""
+
+    def __init__(self, failures: int):
+        self.failures = failures
+        self.deliveries: list[tuple[dict, bytes]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.deliveries.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                status = 500 if len(receiver.deliveries) <= receiver.failures else 200
+                self.send_response(status)
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/csp"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_webhook_receiver_failing_twice_gets_three_identical_signed_deliveries(in_tenant):
+    secret = "s3cret-for-tests"
+    with Receiver(failures=2) as receiver:
+        r = rule(
+            "escalation_opened",
+            actions=[
+                {"kind": "webhook", "config": {"url": receiver.url, "secret": secret}},
+                {"kind": "timeline_entry", "config": {"title": "after the webhook"}},
+            ],
+        )
+        a = factories.account(external_id="crm-hook")
+        [firing] = fire(a, "event:77", {"reason": "Outage"})
+        hook = runs()[0]
+        assert (hook.status, hook.attempts, hook.last_error) == (
+            ActionStatus.RETRYING,
+            1,
+            "The receiver answered 500.",
+        )
+        assert runs()[1].status == ActionStatus.SUCCEEDED  # not blocked by the webhook
+        now = timezone.now()
+        for _ in range(2):
+            hook.refresh_from_db()
+            now = hook.next_attempt_at + timedelta(seconds=1)
+            assert action_runs_retry_due(now=now) == 1
+        hook.refresh_from_db()
+    assert len(receiver.deliveries) == 3
+    bodies = {body for _, body in receiver.deliveries}
+    assert len(bodies) == 1  # the same bytes every time
+    body = bodies.pop()
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    assert {headers["x-csp-signature"] for headers, _ in receiver.deliveries} == {expected}
+    data = json.loads(body)
+    assert data["rule"] == {"id": r.pk, "name": r.name}
+    assert data["account"] == {"id": a.pk, "name": a.name, "external_id": "crm-hook"}
+    assert (data["trigger"], data["occurrence"]) == ("escalation_opened", "event:77")
+    assert data["payload"] == {"reason": "Outage"}
+    assert (hook.status, hook.attempts, hook.result) == (ActionStatus.SUCCEEDED, 3, {"status": 200})
+    firing.refresh_from_db()
+    assert firing.status == FiringStatus.SUCCEEDED
+
+
+def test_an_unreachable_webhook_is_retried(in_tenant):
+    with Receiver(failures=0) as receiver:
+        url = receiver.url
+    # the server is gone now: connection refused
+    rule(
+        "escalation_opened",
+        actions=[{"kind": "webhook", "config": {"url": url, "secret": "12345678"}}],
+    )
+    fire(factories.account())
+    run = runs()[0]
+    assert run.status == ActionStatus.RETRYING
+    assert run.last_error.startswith("Could not deliver")
+
+
+def test_a_webhook_secret_is_kept_when_saved_blank(in_tenant):
+    r = rule(
+        "escalation_opened",
+        actions=[
+            {"kind": "webhook", "config": {"url": "https://hooks.test/a", "secret": "first-secret"}}
+        ],
+    )
+    rule_save(
+        rule=r,
+        name=r.name,
+        trigger=r.trigger,
+        actions=[{"kind": "webhook", "config": {"url": "https://hooks.test/b", "secret": ""}}],
+    )
+    assert r.actions.get().config == {"url": "https://hooks.test/b", "secret": "first-secret"}
+
+
+def test_another_app_registers_an_action(in_tenant, monkeypatch):
+    seen = []
+
+    def validate(config):
+        if not config.get("campaign"):
+            raise ValidationError({"campaign": ["Choose a campaign."]})
+        return {"campaign": config["campaign"]}
+
+    def run(ctx, config):
+        seen.append((ctx.account.pk, config["campaign"], ctx.trigger))
+        if config["campaign"] == "broken":
+            raise ActionFailed("No such campaign.", retry=False)
+        return {"enrolled": True}
+
+    monkeypatch.setitem(actions_module._registry, "enrol_in_campaign", None)  # undone after
+    register_action("enrol_in_campaign", "Enrol in a campaign", validate, run)
+    with pytest.raises(ValidationError) as raised:
+        rule("escalation_opened", actions=[{"kind": "enrol_in_campaign", "config": {}}])
+    assert "actions.0.config.campaign" in raised.value.message_dict
+    rule(
+        "escalation_opened",
+        actions=[
+            {"kind": "enrol_in_campaign", "config": {"campaign": "win-back"}},
+            {"kind": "enrol_in_campaign", "config": {"campaign": "broken"}},
+        ],
+    )
+    a = factories.account()
+    fire(a)
+    assert seen == [(a.pk, "win-back", "escalation_opened"), (a.pk, "broken", "escalation_opened")]
+    assert [(r.status, r.attempts) for r in runs()] == [
+        (ActionStatus.SUCCEEDED, 1),
+        (ActionStatus.FAILED, 1),
+    ]

@@ -1,0 +1,238 @@
+"""Automation rules over the API: CRUD with the actions nested, the run log
+of each rule, and retrying a failed action. CSMs and up read; leaders and
+admins write; viewers get 403.
+
+Bad input answers 400 with messages keyed by field: `name`,
+`trigger_config.<setting>`, `conditions.<i>.<part>`,
+`actions.<i>.config.<setting>`. Ids inside configs (a playbook, a segment,
+an owner) must belong to the workspace. A webhook's secret is write-only:
+it reads back as "********", and an update that leaves it out (or sends
+the mask) keeps it.
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from rest_framework import serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from csplatform.tenancy.models import Role
+from lifecycle.api.views.base import ApiViewSet
+from work import selectors
+from work.models import ActionRun, ActionStatus, FiringStatus, Rule, Trigger
+from work.rules.actions import SECRET_MASK
+from work.rules.triggers import trigger_summary
+from work.services import rules as services
+
+CONDITIONS_HELP = (
+    "All must hold. Each: {field, op, value} (and key for an attribute). "
+    "segment: in|not_in, a segment id; tier, stage: in|not_in, a list; "
+    "owner: in|not_in, a list of user ids; arr (active contracts): gte|lte a number, "
+    "between [min, max]; attribute: eq|ne|gt|gte|lt|lte|contains|exists."
+)
+TRIGGER_CONFIG_HELP = (
+    "Per trigger: stage_entered/stage_left {stage}; usage_seen {event}; usage_count "
+    "{event, comparison: at_least|at_most, count, window_days}; no_usage {days}; "
+    "renewal_within {days}; task_overdue {days_overdue}; health_band_changed "
+    "{from_band?, to_band?}; health_dropped {points}; nps_received {category?}; "
+    "escalation_opened {}."
+)
+
+
+class RuleActionSerializer(serializers.Serializer):
+    kind = serializers.CharField(
+        help_text="start_playbook, create_task, notify_email, webhook, timeline_entry, "
+        "move_stage, or an action another app registers"
+    )
+    config = serializers.DictField(
+        required=False,
+        help_text="start_playbook {playbook_id}; create_task {title, instructions?, "
+        "due_in_days?, priority? 1-4, estimated_minutes?, assignee?: owner|user id}; "
+        "notify_email {to: owner|assignee, subject?, message?}; webhook {url, secret}; "
+        "timeline_entry {title, body?}; move_stage {to_stage}",
+    )
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        if instance.kind == "webhook" and data["config"].get("secret"):
+            data["config"] = {**data["config"], "secret": SECRET_MASK}
+        return data
+
+
+class RuleOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    description = serializers.CharField(read_only=True)
+    is_active = serializers.BooleanField(read_only=True)
+    trigger = serializers.ChoiceField(choices=Trigger.choices, read_only=True)
+    trigger_config = serializers.DictField(read_only=True)
+    trigger_summary = serializers.SerializerMethodField()
+    conditions = serializers.ListField(child=serializers.DictField(), read_only=True)
+    cooldown_hours = serializers.IntegerField(read_only=True)
+    actions = RuleActionSerializer(many=True, read_only=True, source="actions.all")
+    last_fired_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    fired_recently = serializers.IntegerField(read_only=True, help_text="Firings in 7 days")
+    failed_recently = serializers.IntegerField(
+        read_only=True, help_text="Firings in 7 days with a failed action"
+    )
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+    def get_trigger_summary(self, rule) -> str:
+        return trigger_summary(rule.trigger, rule.trigger_config)
+
+
+class RuleInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=150)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    is_active = serializers.BooleanField(required=False, default=True)
+    trigger = serializers.ChoiceField(choices=Trigger.choices)
+    trigger_config = serializers.DictField(
+        required=False, default=dict, help_text=TRIGGER_CONFIG_HELP
+    )
+    conditions = serializers.ListField(
+        child=serializers.DictField(), required=False, default=list, help_text=CONDITIONS_HELP
+    )
+    cooldown_hours = serializers.IntegerField(min_value=0, max_value=24 * 365, default=0)
+    actions = RuleActionSerializer(many=True, help_text="Run in order; at least one")
+
+    def validate(self, attrs):
+        """Every part checked by the service's rules, errors keyed by field."""
+        _clean, errors = services.rule_validate(
+            rule=self.context.get("rule"),
+            name=attrs["name"],
+            trigger=attrs["trigger"],
+            trigger_config=attrs.get("trigger_config"),
+            conditions=attrs.get("conditions"),
+            actions=attrs["actions"],
+            cooldown_hours=attrs.get("cooldown_hours"),
+            description=attrs.get("description"),
+        )
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+
+class ActionRunSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    position = serializers.IntegerField(read_only=True)
+    kind = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=ActionStatus.choices, read_only=True)
+    attempts = serializers.IntegerField(read_only=True)
+    next_attempt_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    last_error = serializers.CharField(read_only=True)
+    result = serializers.DictField(read_only=True)
+    finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
+
+
+class FiringSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    account = serializers.IntegerField(source="account_id", read_only=True)
+    account_name = serializers.CharField(source="account.name", read_only=True)
+    occurrence_key = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=FiringStatus.choices, read_only=True)
+    detail = serializers.DictField(
+        read_only=True, help_text="trigger, payload, and why it was skipped"
+    )
+    created_at = serializers.DateTimeField(read_only=True)
+    finished_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    action_runs = ActionRunSerializer(many=True, read_only=True, source="action_runs.all")
+
+
+def _current(rule: Rule) -> dict:
+    return {
+        "name": rule.name,
+        "description": rule.description,
+        "is_active": rule.is_active,
+        "trigger": rule.trigger,
+        "trigger_config": rule.trigger_config,
+        "conditions": rule.conditions,
+        "cooldown_hours": rule.cooldown_hours,
+        "actions": [{"kind": a.kind, "config": a.config} for a in rule.actions.all()],
+    }
+
+
+class RuleViewSet(ApiViewSet):
+    """Automation rules: trigger, conditions, actions; and each rule's run log."""
+
+    model = Rule
+    serializer_class = RuleOutputSerializer
+    read_role = Role.CSM
+    write_role = Role.LEADER
+    input_serializers = {
+        "create": RuleInputSerializer,
+        "update": RuleInputSerializer,
+        "partial_update": RuleInputSerializer,
+    }
+
+    def scope(self, queryset):
+        return selectors.rule_list()
+
+    def _out(self, rule: Rule, code=status.HTTP_200_OK) -> Response:
+        return Response(RuleOutputSerializer(self.get_queryset().get(pk=rule.pk)).data, status=code)
+
+    @extend_schema(responses=RuleOutputSerializer(many=True))
+    def list(self, request):
+        return self.paginated(self.get_queryset(), RuleOutputSerializer)
+
+    @extend_schema(responses=RuleOutputSerializer)
+    def retrieve(self, request, pk=None):
+        return Response(RuleOutputSerializer(self.get_object()).data)
+
+    @extend_schema(request=RuleInputSerializer, responses={201: RuleOutputSerializer})
+    def create(self, request):
+        data = RuleInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        rule = services.rule_save(actor=self.actor, **data.validated_data)
+        return self._out(rule, status.HTTP_201_CREATED)
+
+    @extend_schema(request=RuleInputSerializer, responses=RuleOutputSerializer)
+    def update(self, request, pk=None, partial=False):
+        rule = self.get_object()
+        body = request.data if isinstance(request.data, dict) else {}
+        merged = {**_current(rule), **body} if partial else body
+        data = RuleInputSerializer(data=merged, context={"rule": rule})
+        data.is_valid(raise_exception=True)
+        rule = services.rule_save(rule=rule, actor=self.actor, **data.validated_data)
+        return self._out(rule)
+
+    @extend_schema(
+        request=RuleInputSerializer,
+        responses=RuleOutputSerializer,
+        description="Change some parts; actions, when given, replace the rule's actions.",
+    )
+    def partial_update(self, request, pk=None):
+        return self.update(request, pk=pk, partial=True)
+
+    @extend_schema(responses={204: None})
+    def destroy(self, request, pk=None):
+        services.rule_delete(rule=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="The rule's run log, newest first",
+        responses=FiringSerializer(many=True),
+    )
+    @action(detail=True, methods=["get"])
+    def firings(self, request, pk=None):
+        rule = self.get_object()
+        return self.paginated(selectors.rule_firings(rule), FiringSerializer)
+
+    @extend_schema(
+        summary="Retry a failed action now",
+        request=None,
+        parameters=[OpenApiParameter("run_id", int, OpenApiParameter.PATH)],
+        responses={200: ActionRunSerializer, 400: OpenApiResponse(description="Not retryable")},
+    )
+    @action(detail=True, methods=["post"], url_path=r"action-runs/(?P<run_id>\d+)/retry")
+    def retry(self, request, pk=None, run_id=None):
+        rule = self.get_object()
+        run = get_object_or_404(ActionRun.objects.all(), pk=run_id, firing__rule_id=rule.pk)
+        try:
+            run = services.action_run_retry(action_run=run)
+        except DjangoValidationError as error:
+            return Response(error.message_dict, status=status.HTTP_400_BAD_REQUEST)
+        return Response(ActionRunSerializer(run).data)

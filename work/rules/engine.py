@@ -1,0 +1,219 @@
+"""Deciding which rules fire, and firing them.
+
+From a domain event (`rules_evaluate`): one query for the tenant's active
+rules of the trigger, the trigger's config checked against the event, every
+remaining rule's conditions checked for the one account in one query, then
+a firing per rule and occurrence. From the beat sweep (`rules_sweep`): per
+timed rule, one set-based query finds the accounts due (conditions in the
+WHERE, already-fired occurrences anti-joined away, capped per run).
+
+Once per occurrence: RuleFiring is unique on (rule, account, occurrence
+key). A duplicate delivery finds the firing and creates nothing; a racing
+one fails its insert in a savepoint and creates nothing either.
+
+Cool-down: a rule that fired for the account less than `cooldown_hours` ago
+records the occurrence as `skipped` (so the run log says why) and runs no
+actions. A loop guard does the same past LOOP_GUARD_PER_HOUR firings of one
+rule for one account in an hour (two rules moving an account back and forth).
+Conditions that do not hold record nothing: they are not an occurrence of
+this rule's situation.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Max, Q
+from django.utils import timezone
+
+from csplatform.tenancy.context import tenant_context
+from csplatform.tenancy.services import every_tenant_for_background_work
+from lifecycle.models import Account
+from work.models import ActionRun, FiringStatus, Rule, RuleAction, RuleFiring
+from work.rules.conditions import conditions_q, rules_matching_account, segments_for
+from work.rules.runner import firing_run
+from work.rules.triggers import SWEEP_LIMIT, TIMED_TRIGGERS, TRIGGERS
+
+logger = logging.getLogger(__name__)
+
+LOOP_GUARD_PER_HOUR = 20
+
+# (rule, occurrence key, payload)
+Fire = tuple[Rule, str, dict]
+
+
+def rules_evaluate(
+    *,
+    trigger: str,
+    account_id: int,
+    occurrence_key: str,
+    payload: dict | None = None,
+    now: datetime | None = None,
+) -> list[RuleFiring]:
+    """Fire the tenant's active rules of `trigger` whose config and
+    conditions match, for one account and one occurrence (`event:<id>` for
+    a domain event). Returns the firings created now (skipped ones included)."""
+    spec = TRIGGERS[trigger]
+    if spec.occurrence is None or account_id is None:
+        return []
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    payload = payload or {}
+    rules = list(Rule.objects.filter(is_active=True, trigger=trigger).order_by("pk"))
+    if not rules:
+        return []
+    keyed = []
+    for rule in rules:
+        key = spec.occurrence(
+            rule,
+            account_id=account_id,
+            event_key=occurrence_key,
+            payload=payload,
+            today=today,
+            now=now,
+        )
+        if key:
+            keyed.append((rule, key[:200]))
+    if not keyed:
+        return []
+    passing = rules_matching_account([rule for rule, _ in keyed], account_id)
+    fires = [(rule, key, payload) for rule, key in keyed if rule.pk in passing]
+    return rules_fire(account_id=account_id, fires=fires, now=now)
+
+
+def _history(account_id: int, rules: list[Rule], now: datetime) -> dict[int, dict]:
+    """Per rule: when it last fired for the account and how often in the last
+    hour (skipped occurrences do not count), in one query."""
+    longest = max([rule.cooldown_hours for rule in rules] + [1])
+    hour_ago = now - timedelta(hours=1)
+    rows = (
+        RuleFiring.objects.filter(
+            account_id=account_id,
+            rule_id__in=[rule.pk for rule in rules],
+            created_at__gte=now - timedelta(hours=longest),
+        )
+        .exclude(status=FiringStatus.SKIPPED)
+        .values("rule_id")
+        .annotate(last=Max("created_at"), recent=Count("pk", filter=Q(created_at__gte=hour_ago)))
+    )
+    return {row["rule_id"]: row for row in rows}
+
+
+def _skip_reason(rule: Rule, seen: dict | None, now: datetime) -> dict | None:
+    if not seen:
+        return None
+    if rule.cooldown_hours and seen["last"] > now - timedelta(hours=rule.cooldown_hours):
+        return {
+            "skipped": "cool-down",
+            "reason": f"Fired for this account at {seen['last']:%Y-%m-%d %H:%M} UTC, within "
+            f"the {rule.cooldown_hours}-hour cool-down.",
+            "last_fired_at": seen["last"].isoformat(),
+        }
+    if seen["recent"] >= LOOP_GUARD_PER_HOUR:
+        return {
+            "skipped": "loop-guard",
+            "reason": f"Fired {seen['recent']} times for this account in the last hour; "
+            "held back as a likely loop between rules.",
+        }
+    return None
+
+
+def rules_fire(*, account_id: int, fires: list[Fire], now: datetime | None = None):
+    """Create the firings of these (rule, occurrence, payload) for one account
+    and run their actions, unless the occurrence already fired (nothing) or
+    the rule is cooling down (a skipped firing)."""
+    if not fires:
+        return []
+    now = now or timezone.now()
+    existing = set(
+        RuleFiring.objects.filter(
+            account_id=account_id,
+            rule_id__in={rule.pk for rule, _, _ in fires},
+            occurrence_key__in={key for _, key, _ in fires},
+        ).values_list("rule_id", "occurrence_key")
+    )
+    fires = [fire for fire in fires if (fire[0].pk, fire[1]) not in existing]
+    if not fires:
+        return []
+    account = Account.objects.select_related("owner").filter(pk=account_id).first()
+    if account is None:
+        return []
+    history = _history(account_id, [rule for rule, _, _ in fires], now)
+    actions: dict[int, list[RuleAction]] = {}
+    for action in RuleAction.objects.filter(rule_id__in={rule.pk for rule, _, _ in fires}):
+        actions.setdefault(action.rule_id, []).append(action)
+    firings = []
+    for rule, key, payload in fires:
+        skipped = _skip_reason(rule, history.get(rule.pk), now)
+        detail = {"trigger": rule.trigger, "payload": payload, **(skipped or {})}
+        try:
+            with transaction.atomic():
+                firing = RuleFiring.objects.create(
+                    rule=rule,
+                    account=account,
+                    occurrence_key=key,
+                    status=FiringStatus.SKIPPED if skipped else FiringStatus.RUNNING,
+                    detail=detail,
+                    finished_at=now if skipped else None,
+                )
+        except IntegrityError:
+            continue  # a concurrent delivery of the same occurrence won
+        firings.append(firing)
+        if skipped:
+            continue
+        runs = ActionRun.objects.bulk_create(
+            [
+                ActionRun(
+                    firing=firing,
+                    position=i,
+                    kind=action.kind,
+                    config=action.config,
+                    next_attempt_at=now,
+                )
+                for i, action in enumerate(actions.get(rule.pk, []))
+            ]
+        )
+        firing_run(firing=firing, rule=rule, account=account, runs=runs, now=now)
+    return firings
+
+
+def _sweep_rule(rule: Rule, *, now: datetime, limit: int):
+    spec = TRIGGERS[rule.trigger]
+    accounts = Account.objects.filter(
+        conditions_q(rule.conditions, segments_for([rule.conditions]))
+    )
+    return spec.candidates(rule, accounts, today=timezone.localdate(now), now=now, limit=limit)
+
+
+def rules_sweep(*, now: datetime | None = None, limit: int = SWEEP_LIMIT) -> int:
+    """The beat sweep of the time-based triggers (no usage, renewal near, task
+    overdue, usage at most N times): every tenant, every active timed rule,
+    at most `limit` new firings per rule per run, each in its own
+    transaction. Returns how many firings it created."""
+    now = now or timezone.now()
+    created = 0
+    for tenant in every_tenant_for_background_work():
+        with tenant_context(tenant):
+            rules = [
+                rule
+                for rule in Rule.objects.filter(is_active=True, trigger__in=TIMED_TRIGGERS)
+                if TRIGGERS[rule.trigger].is_timed(rule.trigger_config)
+            ]
+        for rule in rules:
+            try:
+                with tenant_context(tenant):
+                    candidates = _sweep_rule(rule, now=now, limit=limit)
+            except Exception:  # a broken rule must not stop the others
+                logger.exception("sweeping rule %s failed", rule.pk)
+                continue
+            for account_id, key, payload in candidates:
+                try:
+                    with tenant_context(tenant):
+                        created += len(
+                            rules_fire(account_id=account_id, fires=[(rule, key, payload)], now=now)
+                        )
+                except Exception:
+                    logger.exception("firing rule %s for account %s failed", rule.pk, account_id)
+    return created

@@ -1,0 +1,203 @@
+"""Writes to automation rules: save (with every part validated, errors keyed
+by field: `name`, `trigger_config.<setting>`, `conditions.<i>.<part>`,
+`actions.<i>.config.<setting>`), delete, switch on and off, and retrying a
+failed action by hand. Firing is the engine's (`work.rules.engine`)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from csplatform.tenancy.models import User
+from work.models import ActionRun, ActionStatus, Rule, RuleAction
+from work.rules.actions import SECRET_MASK, action_kind, action_kinds
+from work.rules.conditions import conditions_validate
+from work.rules.engine import rules_evaluate, rules_fire, rules_sweep
+from work.rules.runner import action_run_execute, action_runs_retry_due
+from work.rules.triggers import trigger_validate
+
+__all__ = [
+    "action_run_retry",
+    "action_runs_retry_due",
+    "rule_delete",
+    "rule_save",
+    "rule_toggle",
+    "rules_evaluate",
+    "rules_fire",
+    "rules_sweep",
+]
+
+MAX_ACTIONS = 10
+
+
+def _previous_secret(rule: Rule | None, position: int, url: str) -> str:
+    """A webhook saved without its secret keeps the secret it had (the editor
+    and the API never show it back)."""
+    if rule is None or rule.pk is None:
+        return ""
+    for action in rule.actions.all():
+        if action.kind == "webhook" and action.position == position:
+            return action.config.get("secret", "")
+    for action in rule.actions.all():
+        if action.kind == "webhook" and action.config.get("url") == url:
+            return action.config.get("secret", "")
+    return ""
+
+
+def _actions_validate(actions: object, rule: Rule | None) -> tuple[list[dict], dict]:
+    if not isinstance(actions, list):
+        return [], {"actions": ["Must be a list of actions."]}
+    if not actions:
+        return [], {"actions": ["Add at least one action."]}
+    if len(actions) > MAX_ACTIONS:
+        return [], {"actions": [f"At most {MAX_ACTIONS} actions."]}
+    errors: dict[str, list[str]] = {}
+    clean = []
+    for i, raw in enumerate(actions):
+        at = f"actions.{i}"
+        if not isinstance(raw, dict):
+            errors[at] = ["Each action is an object with kind and config."]
+            continue
+        kind = action_kind(str(raw.get("kind") or ""))
+        if kind is None:
+            errors[f"{at}.kind"] = [f"Choose one of: {', '.join(action_kinds())}."]
+            continue
+        config = raw.get("config") or {}
+        if not isinstance(config, dict):
+            errors[f"{at}.config"] = ["Must be an object."]
+            continue
+        if kind.kind == "webhook" and config.get("secret") in (None, "", SECRET_MASK):
+            config = {**config, "secret": _previous_secret(rule, i, config.get("url"))}
+        try:
+            config = kind.validate_config(config)
+        except ValidationError as invalid:
+            if hasattr(invalid, "error_dict"):
+                for key, messages in invalid.message_dict.items():
+                    errors[f"{at}.config.{key}"] = messages
+            else:
+                errors[f"{at}.config"] = invalid.messages
+            continue
+        clean.append({"kind": kind.kind, "config": config})
+    return clean, errors
+
+
+def rule_validate(
+    *,
+    rule: Rule | None,
+    name: str,
+    trigger: str,
+    trigger_config: object,
+    conditions: object,
+    actions: object,
+    cooldown_hours: object = 0,
+    description: str = "",
+) -> tuple[dict, dict[str, list[str]]]:
+    """Every part of a rule checked; (cleaned values, errors by field)."""
+    errors: dict[str, list[str]] = {}
+    name = (name or "").strip()
+    if not name:
+        errors["name"] = ["Give the rule a name."]
+    elif len(name) > 150:
+        errors["name"] = ["At most 150 characters."]
+    elif Rule.objects.filter(name=name).exclude(pk=getattr(rule, "pk", None)).exists():
+        errors["name"] = ["A rule with this name already exists."]
+    if len(description or "") > 2000:
+        errors["description"] = ["At most 2,000 characters."]
+    try:
+        cooldown = int(cooldown_hours or 0)
+        if isinstance(cooldown_hours, bool) or not 0 <= cooldown <= 24 * 365:
+            raise ValueError
+    except (TypeError, ValueError):
+        errors["cooldown_hours"] = ["Enter whole hours from 0 to 8,760."]
+        cooldown = 0
+    config, trigger_errors = trigger_validate(trigger, trigger_config)
+    errors.update(trigger_errors)
+    clean_conditions, condition_errors = conditions_validate(conditions)
+    errors.update(condition_errors)
+    clean_actions, action_errors = _actions_validate(actions, rule)
+    errors.update(action_errors)
+    clean = {
+        "name": name,
+        "description": description or "",
+        "trigger": trigger,
+        "trigger_config": config,
+        "conditions": clean_conditions,
+        "actions": clean_actions,
+        "cooldown_hours": cooldown,
+    }
+    return clean, errors
+
+
+@transaction.atomic
+def rule_save(
+    *,
+    rule: Rule | None = None,
+    name: str,
+    trigger: str,
+    trigger_config: dict | None = None,
+    conditions: list | None = None,
+    actions: list,
+    cooldown_hours: int = 0,
+    description: str = "",
+    is_active: bool = True,
+    actor: User | None = None,
+) -> Rule:
+    """Create or replace a rule, its actions in the given order. Firings
+    already made keep their own copy of each action (the run log stays true)."""
+    clean, errors = rule_validate(
+        rule=rule,
+        name=name,
+        trigger=trigger,
+        trigger_config=trigger_config,
+        conditions=conditions,
+        actions=actions,
+        cooldown_hours=cooldown_hours,
+        description=description,
+    )
+    if errors:
+        raise ValidationError(errors)
+    if rule is None:
+        rule = Rule(created_by=actor)
+    for field in ("name", "description", "trigger", "trigger_config", "conditions"):
+        setattr(rule, field, clean[field])
+    rule.cooldown_hours = clean["cooldown_hours"]
+    rule.is_active = bool(is_active)
+    rule.save()
+    RuleAction.objects.filter(rule=rule).delete()
+    RuleAction.objects.bulk_create(
+        [
+            RuleAction(rule=rule, position=i, kind=action["kind"], config=action["config"])
+            for i, action in enumerate(clean["actions"])
+        ]
+    )
+    return rule
+
+
+@transaction.atomic
+def rule_toggle(*, rule: Rule, is_active: bool) -> Rule:
+    Rule.objects.filter(pk=rule.pk).update(is_active=is_active, updated_at=timezone.now())
+    rule.is_active = is_active
+    return rule
+
+
+@transaction.atomic
+def rule_delete(*, rule: Rule) -> None:
+    """The rule goes with its run log."""
+    rule.delete()
+
+
+def action_run_retry(*, action_run: ActionRun) -> ActionRun:
+    """ "Retry now" on a failed (or waiting) action: one more attempt, at once."""
+    with transaction.atomic():
+        run = ActionRun.objects.select_for_update().get(pk=action_run.pk)
+        if run.status not in (ActionStatus.FAILED, ActionStatus.RETRYING):
+            raise ValidationError({"action_run": ["Only a failed or waiting action is retried."]})
+        run.status = ActionStatus.RETRYING
+        run.next_attempt_at = timezone.now()
+        run.finished_at = None
+        run.save(update_fields=["status", "next_attempt_at", "finished_at", "updated_at"])
+    done = action_run_execute(action_run_id=run.pk, force=True)
+    if done is None:
+        raise ValidationError({"action_run": ["This action is running now; look again shortly."]})
+    return done

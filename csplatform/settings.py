@@ -76,6 +76,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "csplatform.ui.context.shell",
+                "work.context.work_nav",
             ],
         },
     }
@@ -268,6 +269,7 @@ SPECTACULAR_SETTINGS = {
         "ContractStatusEnum": "lifecycle.models.ContractStatus",
         "RuleFiringStatusEnum": "work.models.FiringStatus",
         "RuleActionRunStatusEnum": "work.models.ActionStatus",
+        "TaskStatusEnum": "work.models.TaskStatus",
     },
 }
 

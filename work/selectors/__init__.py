@@ -24,6 +24,7 @@ from work.selectors.playbooks import (
     playbook_steps,
     run_with_tasks,
 )
+from work.selectors.queue import *  # noqa: F403  (the CSM's queue; listed in its __all__)
 from work.selectors.rules import rule_firings, rule_list, rule_names, rule_summary
 
 __all__ = [

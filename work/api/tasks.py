@@ -1,0 +1,353 @@
+"""Tasks over the API: list with filters, read, create, edit (a `status`
+change goes through the task FSM), transitions, time entries, snooze and
+reassignment. Reads need any role, writes csm (reassignment leader). A
+signed-in CSM changes only their own tasks and unassigned ones on accounts
+they own; an API key acts for the tenant within its role."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from csplatform.tenancy.models import Role
+from lifecycle.api.fields import AccountField, MemberField
+from lifecycle.api.serializers.common import UserRefSerializer
+from lifecycle.api.views.base import ApiViewSet
+from work import selectors, services
+from work.errors import TaskTransitionRejected
+from work.models import Priority, Task, TaskStatus, TimeEntry
+
+# target status -> the FSM action that reaches it
+ACTION_FOR_STATUS = {
+    TaskStatus.IN_PROGRESS: "start",
+    TaskStatus.DONE: "complete",
+    TaskStatus.SKIPPED: "skip",
+    TaskStatus.CANCELLED: "cancel",
+    TaskStatus.OPEN: "reopen",
+}
+
+
+class TaskOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    instructions = serializers.CharField(read_only=True)
+    status = serializers.ChoiceField(choices=TaskStatus.choices, read_only=True)
+    account = serializers.IntegerField(source="account_id", read_only=True)
+    account_name = serializers.CharField(source="account.name", read_only=True)
+    account_stage = serializers.CharField(source="account.stage", read_only=True)
+    assignee = UserRefSerializer(read_only=True, allow_null=True)
+    due_date = serializers.DateField(read_only=True)
+    original_due_date = serializers.DateField(read_only=True)
+    priority = serializers.ChoiceField(
+        choices=Priority.choices, read_only=True, help_text="1 urgent … 4 low"
+    )
+    estimated_minutes = serializers.IntegerField(read_only=True)
+    logged_minutes = serializers.IntegerField(read_only=True)
+    outcome = serializers.CharField(read_only=True)
+    required_skill = serializers.CharField(read_only=True)
+    playbook = serializers.IntegerField(
+        source="run.playbook_id", read_only=True, allow_null=True, default=None
+    )
+    playbook_name = serializers.CharField(
+        source="run.playbook.name", read_only=True, allow_null=True, default=None
+    )
+    run = serializers.IntegerField(source="run_id", read_only=True, allow_null=True)
+    step = serializers.IntegerField(source="step_id", read_only=True, allow_null=True)
+    started_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    closed_at = serializers.DateTimeField(read_only=True, allow_null=True)
+    created_at = serializers.DateTimeField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+
+class TaskFilterSerializer(serializers.Serializer):
+    assignee = serializers.RegexField(
+        r"^(me|\d+)$",
+        required=False,
+        help_text="A user id, or `me` (the signed-in user; not for API keys)",
+    )
+    status = serializers.RegexField(
+        r"^[a-z_]+(,[a-z_]+)*$",
+        required=False,
+        help_text="One or more of open, in_progress, done, skipped, cancelled: "
+        "comma-separated or repeated",
+    )
+    account = AccountField(required=False, help_text="Account id")
+    playbook = serializers.IntegerField(required=False, min_value=1, help_text="Playbook id")
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    due_before = serializers.DateField(required=False, help_text="Due on or before this date")
+    due_after = serializers.DateField(required=False, help_text="Due on or after this date")
+
+    def validate_status(self, value: str) -> list[str]:
+        statuses = [s for s in value.split(",") if s]
+        bad = [s for s in statuses if s not in TaskStatus.values]
+        if bad:
+            raise serializers.ValidationError(
+                f"Unknown status {', '.join(bad)}; choose from {', '.join(TaskStatus.values)}."
+            )
+        return statuses
+
+    def validate_assignee(self, value: str) -> int:
+        if value == "me":
+            user = self.context["request"].user
+            if getattr(user, "pk", None) is None:
+                raise serializers.ValidationError("`me` needs a signed-in user, not an API key.")
+            return user.pk
+        return int(value)
+
+
+class TaskCreateInputSerializer(serializers.Serializer):
+    account = AccountField()
+    title = serializers.CharField(max_length=200)
+    due_date = serializers.DateField()
+    assignee = MemberField(required=False, allow_null=True, help_text="User id; omit: unassigned")
+    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
+    estimated_minutes = serializers.IntegerField(min_value=1, max_value=10_000, default=30)
+    instructions = serializers.CharField(required=False, allow_blank=True, default="")
+    required_skill = serializers.SlugField(
+        required=False, allow_blank=True, default="", max_length=50
+    )
+
+
+class TaskUpdateInputSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False)
+    instructions = serializers.CharField(required=False, allow_blank=True)
+    due_date = serializers.DateField(required=False)
+    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
+    estimated_minutes = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
+    status = serializers.ChoiceField(
+        choices=TaskStatus.choices,
+        required=False,
+        help_text="Moves the task through its FSM; 409 if the move is not allowed",
+    )
+    outcome = serializers.CharField(
+        required=False, allow_blank=True, help_text="Kept with a status change"
+    )
+
+
+class TaskTransitionInputSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=[(a, a) for a in services.TASK_ACTIONS])
+    outcome = serializers.CharField(required=False, allow_blank=True, default="")
+
+
+class TaskConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField(read_only=True)
+    status = serializers.CharField(read_only=True, help_text="The task's status now")
+
+
+class TaskTimeEntryInputSerializer(serializers.Serializer):
+    minutes = serializers.IntegerField(min_value=1, max_value=1440)
+    note = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+    logged_on = serializers.DateField(required=False, allow_null=True, help_text="Default: today")
+
+
+class TaskTimeEntryOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    task = serializers.IntegerField(source="task_id", read_only=True)
+    user = UserRefSerializer(read_only=True, allow_null=True)
+    minutes = serializers.IntegerField(read_only=True)
+    logged_on = serializers.DateField(read_only=True)
+    note = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class TaskSnoozeInputSerializer(serializers.Serializer):
+    until = serializers.DateField(help_text="A day after today")
+
+
+class TaskReassignInputSerializer(serializers.Serializer):
+    task_ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000
+    )
+    assignee_id = serializers.IntegerField(help_text="A csm, leader or admin of this tenant")
+
+
+def _conflict(rejected: TaskTransitionRejected) -> Response:
+    return Response(
+        {"detail": rejected.message, "status": rejected.status}, status=status.HTTP_409_CONFLICT
+    )
+
+
+CONFLICT = OpenApiResponse(
+    TaskConflictSerializer, description="The task's status does not allow this move"
+)
+
+
+class TaskViewSet(ApiViewSet):
+    """CSM tasks: the unit of work on an account, with an FSM status."""
+
+    model = Task
+    serializer_class = TaskOutputSerializer
+    write_roles = {"reassign": Role.LEADER}
+    input_serializers = {
+        "create": TaskCreateInputSerializer,
+        "partial_update": TaskUpdateInputSerializer,
+        "transition": TaskTransitionInputSerializer,
+        "time_entries": TaskTimeEntryInputSerializer,
+        "snooze": TaskSnoozeInputSerializer,
+        "reassign": TaskReassignInputSerializer,
+    }
+
+    def scope(self, queryset):
+        return queryset.select_related("account", "assignee", "run__playbook")
+
+    def _task_for_write(self) -> Task:
+        task = self.get_object()
+        if not selectors.may_act_on(task, role=self.role, user_id=getattr(self.actor, "pk", None)):
+            raise exceptions.PermissionDenied(
+                "A CSM changes their own tasks and unassigned ones on accounts they own."
+            )
+        return task
+
+    def _task_response(self, task_id: int, code=status.HTTP_200_OK) -> Response:
+        return Response(TaskOutputSerializer(self.get_queryset().get(pk=task_id)).data, status=code)
+
+    @extend_schema(parameters=[TaskFilterSerializer], responses=TaskOutputSerializer(many=True))
+    def list(self, request):
+        query = request.query_params.copy()
+        statuses = [s for v in query.getlist("status") for s in v.split(",") if s]
+        if statuses:
+            query["status"] = ",".join(statuses)
+        f = TaskFilterSerializer(data=query.dict(), context={"request": request})
+        f.is_valid(raise_exception=True)
+        data = f.validated_data
+        qs = self.get_queryset()
+        if "assignee" in data:
+            qs = qs.filter(assignee_id=data["assignee"])
+        if data.get("status"):
+            qs = qs.filter(status__in=data["status"])
+        if data.get("account"):
+            qs = qs.filter(account=data["account"])
+        if data.get("playbook"):
+            qs = qs.filter(run__playbook_id=data["playbook"])
+        if data.get("priority"):
+            qs = qs.filter(priority=data["priority"])
+        if data.get("due_before"):
+            qs = qs.filter(due_date__lte=data["due_before"])
+        if data.get("due_after"):
+            qs = qs.filter(due_date__gte=data["due_after"])
+        return self.paginated(qs.order_by("due_date", "priority", "id"), TaskOutputSerializer)
+
+    @extend_schema(responses=TaskOutputSerializer)
+    def retrieve(self, request, pk=None):
+        return Response(TaskOutputSerializer(self.get_object()).data)
+
+    @extend_schema(request=TaskCreateInputSerializer, responses={201: TaskOutputSerializer})
+    def create(self, request):
+        data = TaskCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        user_id = getattr(self.actor, "pk", None)
+        probe = Task(account=values["account"], assignee=values.get("assignee"))
+        if not selectors.may_act_on(probe, role=self.role, user_id=user_id):
+            raise exceptions.PermissionDenied(
+                "A CSM creates tasks for themselves, or unassigned ones on accounts they own."
+            )
+        task = services.task_create(actor=self.actor, **values)
+        return self._task_response(task.pk, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=TaskUpdateInputSerializer,
+        responses={200: TaskOutputSerializer, 409: CONFLICT},
+        description="Edit the task. A `status` different from the current one moves the "
+        "task (open→in_progress start, →done complete, →skipped skip, →cancelled cancel, "
+        "closed→open reopen); the same status changes nothing.",
+    )
+    def partial_update(self, request, pk=None):
+        task = self._task_for_write()
+        data = TaskUpdateInputSerializer(data=request.data, partial=True)
+        data.is_valid(raise_exception=True)
+        values = dict(data.validated_data)
+        target = values.pop("status", None)
+        outcome = values.pop("outcome", None)
+        if values:
+            task = services.task_update(task=task, actor=self.actor, **values)
+        if target is not None and target != task.status:
+            try:
+                services.task_transition(
+                    task=task,
+                    action=ACTION_FOR_STATUS[target],
+                    actor=self.actor,
+                    outcome=outcome or "",
+                )
+            except TaskTransitionRejected as rejected:
+                return _conflict(rejected)
+        elif outcome:
+            services.task_outcome_set(task=task, outcome=outcome, actor=self.actor)
+        return self._task_response(task.pk)
+
+    @extend_schema(
+        summary="Move the task: start, complete, skip, cancel or reopen",
+        request=TaskTransitionInputSerializer,
+        responses={200: TaskOutputSerializer, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"])
+    def transition(self, request, pk=None):
+        task = self._task_for_write()
+        data = TaskTransitionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        try:
+            services.task_transition(task=task, actor=self.actor, **data.validated_data)
+        except TaskTransitionRejected as rejected:
+            return _conflict(rejected)
+        return self._task_response(task.pk)
+
+    @extend_schema(
+        methods=["GET"],
+        summary="The task's time entries, oldest first",
+        responses=TaskTimeEntryOutputSerializer(many=True),
+    )
+    @extend_schema(
+        methods=["POST"],
+        summary="Log time on the task",
+        request=TaskTimeEntryInputSerializer,
+        responses={201: TaskTimeEntryOutputSerializer},
+    )
+    @action(detail=True, methods=["get", "post"], url_path="time-entries")
+    def time_entries(self, request, pk=None):
+        if request.method == "GET":
+            task = self.get_object()
+            entries = TimeEntry.objects.filter(task=task).select_related("user")
+            return self.paginated(
+                entries.order_by("logged_on", "id"), TaskTimeEntryOutputSerializer
+            )
+        task = self._task_for_write()
+        data = TaskTimeEntryInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        entry = services.task_time_log(task=task, actor=self.actor, **data.validated_data)
+        return Response(TaskTimeEntryOutputSerializer(entry).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        summary="Move an open task's due date to a later day",
+        request=TaskSnoozeInputSerializer,
+        responses=TaskOutputSerializer,
+    )
+    @action(detail=True, methods=["post"])
+    def snooze(self, request, pk=None):
+        task = self._task_for_write()
+        data = TaskSnoozeInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        services.task_snooze(task=task, actor=self.actor, **data.validated_data)
+        return self._task_response(task.pk)
+
+    @extend_schema(
+        summary="Give open tasks to another person (leaders and admins)",
+        description="Closed tasks, tasks already theirs and unknown ids are left out; "
+        "the answer lists the ids that moved.",
+        request=TaskReassignInputSerializer,
+        responses=inline_serializer(
+            "TaskReassignOutput",
+            {"reassigned": serializers.ListField(child=serializers.IntegerField())},
+        ),
+    )
+    @action(detail=False, methods=["post"])
+    def reassign(self, request):
+        data = TaskReassignInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        moved = services.tasks_reassign(
+            task_ids=data.validated_data["task_ids"],
+            assignee_id=data.validated_data["assignee_id"],
+            actor=self.actor,
+        )
+        return Response({"reassigned": [t.pk for t in moved]})

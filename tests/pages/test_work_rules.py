@@ -155,6 +155,14 @@ def test_a_leader_creates_a_rule(page, tenant, inside, users):
         assert (action.config["due_in_days"], action.config["priority"]) == (3, 2)
 
 
+def test_saving_through_htmx_sends_the_browser_to_the_rule_list(page, tenant, inside):
+    response = page(Role.LEADER).post(url("rule_new", tenant), form(), HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert response["HX-Redirect"] == url("rules", tenant)
+    with inside():
+        assert Rule.objects.filter(name="Adoption kickoff").exists()
+
+
 def test_bad_input_is_422_with_each_message_at_its_field(page, tenant, other_tenant):
     with tenant_context(other_tenant):
         theirs = playbook("Theirs")

@@ -19,7 +19,9 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
 from csplatform.tenancy.models import Membership, Role
 from csplatform.ui.access import FORM_ERRORS, requires_role
@@ -344,6 +346,9 @@ def _editor(request, rule: Rule | None):
             context = _editor_context(data, error.message_dict, rule)
             return render(request, "work/rules/edit.html", context, status=FORM_ERRORS)
         messages.success(request, f"Saved the rule “{saved.name}”.")
+        if request.htmx:
+            # A full navigation, so the address bar leaves the editor too.
+            return HttpResponseClientRedirect(reverse("rules", args=[request.tenant.slug]))
         return redirect("rules", tenant_slug=request.tenant.slug)
     return render(request, "work/rules/edit.html", _editor_context(_from_rule(rule), {}, rule))
 

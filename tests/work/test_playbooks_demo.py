@@ -20,6 +20,7 @@ from work.models import (
     OutOfOffice,
     Playbook,
     PlaybookRun,
+    Rule,
     Task,
     TaskStatus,
     TimeEntry,
@@ -38,7 +39,7 @@ def run(*args) -> str:
 
 def counts(tenant) -> dict:
     with tenant_context(tenant):
-        models = [Playbook, PlaybookRun, Task, TimeEntry, CsmProfile, OutOfOffice, CsmGroup]
+        models = [Playbook, PlaybookRun, Task, TimeEntry, CsmProfile, OutOfOffice, CsmGroup, Rule]
         out = {m.__name__: m.objects.count() for m in models}
         out["timeline"] = TimelineEntry.objects.count()
         out["statuses"] = dict(Task.objects.values_list("status").annotate(n=Count("id")))
@@ -57,6 +58,10 @@ def test_seed_demo_work_fills_every_queue_and_is_idempotent(db):
     sunday = today + dt.timedelta(days=6 - today.weekday())
     with tenant_context(tenant):
         assert first["Playbook"] == 7
+        assert set(Rule.objects.values_list("trigger", flat=True)) == {
+            "health_band_changed",
+            "renewal_within",
+        }
         profile = CsmProfile.objects.get(user__email="csm2@northwind.test")
         assert sorted(profile.skills) == ["executive", "renewals"]
         assert OutOfOffice.objects.filter(profile__user__email="csm3@northwind.test").count() == 1

@@ -60,6 +60,30 @@ def test_start_playbook_creates_its_tasks(in_tenant, users):
     assert tasks[0].run.occurrence_key == f"rule:{firing.pk}"
 
 
+def test_start_playbook_leaves_an_account_already_in_that_playbook_alone(in_tenant, users):
+    from work.services import playbook_start, task_transition
+
+    book = playbook(steps=1)
+    rule(
+        "escalation_opened",
+        actions=[{"kind": "start_playbook", "config": {"playbook_id": book.pk}}],
+    )
+    a = factories.account(owner=users["csm"])
+    by_hand, _ = playbook_start(playbook=book, account=a, occurrence_key="manual:1", actor=None)
+    fire(a, key="event:1")
+    assert Task.objects.filter(account=a).count() == 1
+    assert runs()[0].status == ActionStatus.SUCCEEDED
+    assert runs()[0].result == {
+        "playbook_run_id": by_hand.pk,
+        "created": False,
+        "already_running": True,
+    }
+    # once that run is over, a new occurrence starts the playbook again
+    task_transition(task=Task.objects.get(account=a), action="complete", actor=None)
+    fire(a, key="event:2")
+    assert Task.objects.filter(account=a).count() == 2
+
+
 def test_create_task_for_the_owner_or_a_named_member(in_tenant, users):
     rule(
         "escalation_opened",

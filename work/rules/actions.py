@@ -33,7 +33,7 @@ from csplatform.tenancy.models import Membership, Role, User, role_at_least
 from lifecycle.errors import TransitionRejected
 from lifecycle.models import Account, Stage
 from lifecycle.timeline import register_kind
-from work.models import Playbook, Priority
+from work.models import Playbook, PlaybookRun, Priority, RunStatus
 from work.rules.fields import (
     ConfigField,
     Errors,
@@ -153,6 +153,15 @@ def _run_playbook(ctx: ActionContext, config: dict) -> dict:
     playbook = Playbook.objects.filter(pk=config["playbook_id"]).first()
     if playbook is None:
         raise ActionFailed("The playbook no longer exists.", retry=False)
+    active = (
+        PlaybookRun.objects.filter(playbook=playbook, account=ctx.account, status=RunStatus.ACTIVE)
+        .exclude(occurrence_key=f"rule:{ctx.firing.pk}")
+        .first()
+    )
+    if active is not None:
+        # The account is already in this playbook (started by hand, by this
+        # or another rule): a second copy would only double the CSM's tasks.
+        return {"playbook_run_id": active.pk, "created": False, "already_running": True}
     try:
         run, created = playbook_start(
             playbook=playbook,

@@ -119,7 +119,45 @@ def seed_work(tenant: Tenant) -> int:
     if started:
         # First seeding only (runs are what make it idempotent).
         _later(rng, pools, today)
+    _rules(playbooks)
     return started
+
+
+def _rules(playbooks: dict[str, Playbook]) -> None:
+    """Example automation rules, so the rule pages have something to show and
+    the demo reacts: a red health band starts risk recovery, a renewal 120
+    days out starts renewal prep. Created once, by name."""
+    from work.models import Rule
+    from work.services.rules import rule_save
+
+    examples = [
+        (
+            "Health turned red: risk recovery",
+            "health_band_changed",
+            {"to_band": "red"},
+            "risk-recovery",
+            24 * 14,
+        ),
+        (
+            "Renewal in 120 days: renewal prep",
+            "renewal_within",
+            {"days": 120},
+            "renewal-prep-120",
+            0,
+        ),
+    ]
+    existing = set(Rule.objects.values_list("name", flat=True))
+    for name, trigger, config, playbook_key, cooldown in examples:
+        playbook = playbooks.get(playbook_key)
+        if name in existing or playbook is None:
+            continue
+        rule_save(
+            name=name,
+            trigger=trigger,
+            trigger_config=config,
+            actions=[{"kind": "start_playbook", "config": {"playbook_id": playbook.pk}}],
+            cooldown_hours=cooldown,
+        )
 
 
 def _later(rng: random.Random, pools: dict[str, list[Account]], today: dt.date) -> None:

@@ -11,9 +11,8 @@ from csplatform.tenancy.context import tenant_context
 from csplatform.tenancy.models import Role
 from tests import factories
 from tests.api.conftest import key_client, session_client
-from tests.work.rules_data import playbook, rule
+from tests.work.rules_data import evaluate, playbook, rule
 from work.models import ActionRun, ActionStatus, Rule, RuleFiring
-from work.rules.engine import rules_evaluate
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +39,7 @@ def body(**overrides) -> dict:
 
 
 def fire(r, account, key="event:1"):
-    return rules_evaluate(trigger=r.trigger, account_id=account.pk, occurrence_key=key, payload={})
+    return evaluate(trigger=r.trigger, account_id=account.pk, occurrence_key=key, payload={})
 
 
 def test_a_leader_creates_reads_updates_and_deletes_a_rule(leader_api, api, inside):

@@ -14,9 +14,8 @@ from csplatform.tenancy.models import Role
 from lifecycle.services import segment_save
 from tests import factories
 from tests.pages.conftest import tenant_post_forms, url
-from tests.work.rules_data import playbook, rule
+from tests.work.rules_data import evaluate, playbook, rule
 from work.models import ActionRun, ActionStatus, FiringStatus, Rule, RuleFiring
-from work.rules.engine import rules_evaluate
 
 pytestmark = pytest.mark.django_db
 
@@ -64,7 +63,7 @@ def fired(inside):
             name="Escalation alert",
         )
         acct = factories.account(name="Initech")
-        rules_evaluate(
+        evaluate(
             trigger="escalation_opened", account_id=acct.pk, occurrence_key="event:9", payload={}
         )
     return r, acct
@@ -300,9 +299,7 @@ def test_another_tenants_rule_is_404(page, tenant, other_tenant):
     with tenant_context(other_tenant):
         theirs = rule("escalation_opened", name="Theirs")
         acct = factories.account()
-        rules_evaluate(
-            trigger="escalation_opened", account_id=acct.pk, occurrence_key="e:1", payload={}
-        )
+        evaluate(trigger="escalation_opened", account_id=acct.pk, occurrence_key="e:1", payload={})
         run = ActionRun.objects.get()
     client = page(Role.ADMIN)
     assert client.get(url("rule_edit", tenant, theirs.pk)).status_code == 404
@@ -355,7 +352,7 @@ def test_the_skip_reason_is_in_the_log(page, tenant, inside):
         r = rule("escalation_opened", cooldown_hours=48)
         acct = factories.account()
         for key in ("event:1", "event:2"):
-            rules_evaluate(
+            evaluate(
                 trigger="escalation_opened", account_id=acct.pk, occurrence_key=key, payload={}
             )
     html = page(Role.CSM).get(url("rule_log", tenant, r.pk)).content.decode()
@@ -376,7 +373,7 @@ def test_the_run_log_costs_the_same_for_3_or_30_firings(
         )
         for i in range(n):
             acct = factories.account()
-            rules_evaluate(
+            evaluate(
                 trigger="escalation_opened", account_id=acct.pk, occurrence_key=f"e:{i}", payload={}
             )
     client = page(Role.LEADER)

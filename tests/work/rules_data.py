@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import itertools
 
+from django.test import TestCase
+
 from csplatform.events.models import DomainEvent
 from csplatform.events.services import event_deliver
 from csplatform.tenancy.context import current
 from lifecycle.services import account_transition
 from work.models import Playbook, PlaybookStep, RuleFiring
+from work.rules.engine import rules_evaluate
 from work.services.rules import rule_save
 
 _seq = itertools.count(1)
@@ -61,3 +64,11 @@ def firings(rule_=None, **filters):
     if rule_ is not None:
         qs = qs.filter(rule=rule_)
     return list(qs.filter(**filters))
+
+
+def evaluate(**kwargs):
+    """`rules_evaluate`, then what its commit would set off: the actions that
+    reach outside the database (email, webhooks) run after commit, through
+    the (eager) retry task, as a worker would run them."""
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return rules_evaluate(**kwargs)

@@ -15,12 +15,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from django.core import mail
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.test import TestCase
 from django.utils import timezone
 
 from lifecycle.models import Account, TimelineEntry
 from tests import factories
 from tests.conftest import make_tenant
-from tests.work.rules_data import firings, playbook, rule
+from tests.work.rules_data import evaluate, firings, playbook, rule
 from work.models import ActionRun, ActionStatus, FiringStatus, Task
 from work.rules import actions as actions_module
 from work.rules.actions import ActionFailed, ActionKind, register_action
@@ -33,7 +35,7 @@ pytestmark = pytest.mark.django_db
 
 
 def fire(account, key="event:1", payload=None, trigger="escalation_opened"):
-    return rules_evaluate(
+    return evaluate(
         trigger=trigger, account_id=account.pk, occurrence_key=key, payload=payload or {}
     )
 
@@ -133,12 +135,36 @@ def test_notify_email_to_the_owner_and_to_the_task_assignee(in_tenant, users):
         actor=None,
         assignee=users["leader"],
     )
-    rules_sweep()
+    with TestCase.captureOnCommitCallbacks(execute=True):  # emails go after commit
+        rules_sweep()
     assert [(m.to, m.subject) for m in mail.outbox] == [
         ([users["csm"].email], "Escalated!"),
         ([users["leader"].email], f"{overdue.name}: {a.name}"),
     ]
     assert "Task: Call" in mail.outbox[1].body
+
+
+def test_nothing_leaves_for_a_firing_that_rolled_back(in_tenant, users):
+    rule(
+        "escalation_opened",
+        actions=[
+            {"kind": "notify_email", "config": {"to": "owner"}},
+            {"kind": "webhook", "config": {"url": "https://hooks.test/a", "secret": "12345678"}},
+        ],
+    )
+    a = factories.account(owner=users["csm"])
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        try:
+            with transaction.atomic():
+                rules_evaluate(
+                    trigger="escalation_opened", account_id=a.pk, occurrence_key="e:1", payload={}
+                )
+                assert len(runs()) == 2  # recorded, not yet attempted
+                raise RuntimeError("the event's transaction failed")
+        except RuntimeError:
+            pass
+    assert mail.outbox == []
+    assert runs() == []
 
 
 def test_notify_email_without_a_recipient_fails_without_retrying(in_tenant):

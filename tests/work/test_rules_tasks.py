@@ -48,11 +48,18 @@ def test_a_fast_path_retry_waits_for_its_due_time(
             {"kind": "webhook", "config": {"url": "http://127.0.0.1:9/", "secret": "12345678"}}
         ],
     )
-    # sent after commit (eagerly here, so at once): not due yet, nothing runs
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+    # nothing reaches outside inside the firing's transaction
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
         rules_evaluate(trigger="nps_received", account_id=acct.pk, occurrence_key="e:1", payload={})
-    assert len(callbacks) == 1
     run = ActionRun.objects.get(firing__rule=rule_)
+    assert (run.status, run.attempts) == (ActionStatus.PENDING, 0)
+    # after commit the first attempt runs (eagerly here, so at once), fails and
+    # sends its retry, which is not due yet, so nothing runs
+    with django_capture_on_commit_callbacks(execute=True) as retries:
+        for callback in callbacks:
+            callback()
+    assert len(callbacks) == 1 and len(retries) == 1
+    run.refresh_from_db()
     assert (run.status, run.attempts) == (ActionStatus.RETRYING, 1)
     assert tasks.rule_action_retry.delay(in_tenant.pk, run.pk).get() is False
     # once due, the task attempts it

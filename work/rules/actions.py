@@ -89,6 +89,11 @@ class ActionKind:
     # summary(config, names): a short text for lists; `names` holds names
     # read once per page, e.g. {("playbook", id): name}.
     summary: Callable[[dict, dict], str] | None = None
+    # Reaches outside our database (email, webhooks): attempted only after
+    # the firing has committed, by a worker, never inside the transaction of
+    # the event that fired it. A rolled-back firing then sends nothing, and a
+    # slow receiver holds no lock.
+    after_commit: bool = False
 
     def describe(self, config: dict, names: dict | None = None) -> str:
         if self.summary is None:
@@ -110,11 +115,13 @@ def register_action(
     *,
     fields: tuple[ConfigField, ...] = (),
     summary: Callable[[dict, dict], str] | None = None,
+    after_commit: bool = False,
 ) -> ActionKind:
     """Offer an action to rules. `validate_config(config)` returns the cleaned
     config or raises ValidationError({setting: [message]}); `run(ctx, config)`
-    returns a JSON-able result or raises (see the module doc)."""
-    action = ActionKind(kind, label, validate_config, run, tuple(fields), summary)
+    returns a JSON-able result or raises (see the module doc). Actions that
+    reach outside the database pass `after_commit=True`."""
+    action = ActionKind(kind, label, validate_config, run, tuple(fields), summary, after_commit)
     _registry[kind] = action
     return action
 
@@ -484,6 +491,7 @@ register_action(
         ConfigField("message", "Message", "textarea"),
     ),
     summary=lambda c, _: f"Email {dict(NOTIFY_TARGETS).get(c.get('to'), '?').lower()}",
+    after_commit=True,
 )
 register_action(
     "webhook",
@@ -502,6 +510,7 @@ register_action(
         ),
     ),
     summary=lambda c, _: f"Post to {urlsplit(c.get('url') or '').netloc or '?'}",
+    after_commit=True,
 )
 register_action(
     "timeline_entry",

@@ -3,6 +3,10 @@ failing action undoes only its own writes and never blocks the others. A
 failure is retried with backoff (30 s, 1, 2, 4 minutes) up to MAX_ATTEMPTS,
 then recorded as failed; nothing is dropped silently.
 
+Actions that reach outside the database (email, webhooks) are not attempted
+inside the firing's transaction: they are due at once and attempted by a
+worker after commit, like a retry.
+
 Retries are driven by `ActionRun.next_attempt_at` in the database: a beat
 sweep (`work.tasks.rule_actions_retry_due`) runs whatever is due, and a
 Celery countdown sent after commit is the fast path. Both lock the run row
@@ -136,6 +140,14 @@ def firing_run(
     transaction, so nobody else holds them)."""
     now = now or timezone.now()
     for run in runs:
+        kind = action_kind(run.kind)
+        if kind is not None and kind.after_commit:
+            # Due now, attempted by a worker once this transaction commits
+            # (or by the beat sweep if that message is lost).
+            run.next_attempt_at = now
+            run.save(update_fields=["next_attempt_at", "updated_at"])
+            _schedule_retry(run, now)
+            continue
         _attempt(run, _context(run, firing, rule, account), now)
         if run.status == ActionStatus.RETRYING:
             _schedule_retry(run, now)

@@ -274,7 +274,7 @@ def test_reassign_is_for_leaders(api, leader_api, inside, account, csm, users):
         {"task_ids": [tasks[0].pk], "assignee_id": users[Role.VIEWER].pk},
         format="json",
     )
-    assert to_viewer.status_code == 400 and "assignee" in to_viewer.json()
+    assert to_viewer.status_code == 400 and "assignee_id" in to_viewer.json()
 
 
 def test_viewers_read_and_change_nothing(viewer_api, tenant, inside, task, account, users):

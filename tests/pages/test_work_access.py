@@ -126,9 +126,7 @@ def objects(inside, users):
             actions=[{"kind": "notify_email", "config": {"to": "owner"}}],
             name="Escalation alert",
         )
-        evaluate(
-            trigger="escalation_opened", account_id=account.pk, occurrence_key="e", payload={}
-        )
+        evaluate(trigger="escalation_opened", account_id=account.pk, occurrence_key="e", payload={})
         action_run = ActionRun.objects.get(firing__rule=r)
     return {
         "account": account.pk,

@@ -335,9 +335,10 @@ def test_a_csm_cannot_cancel_a_run_on_someone_elses_account(page, tenant, inside
         assert PlaybookRun.objects.get(pk=run.pk).status == RunStatus.ACTIVE
         assert Task.objects.get(run=run).status == TaskStatus.OPEN
     leader = page(Role.LEADER)
-    assert url("work_run_cancel", tenant, run.pk) in leader.get(
-        url("work_account", tenant, theirs.pk)
-    ).content.decode()
+    assert (
+        url("work_run_cancel", tenant, run.pk)
+        in leader.get(url("work_account", tenant, theirs.pk)).content.decode()
+    )
     assert leader.post(url("work_run_cancel", tenant, run.pk), **HTMX).status_code == 200
     with inside():
         assert PlaybookRun.objects.get(pk=run.pk).status == RunStatus.CANCELLED

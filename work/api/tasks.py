@@ -6,6 +6,7 @@ they own; an API key acts for the tenant within its role."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
@@ -348,9 +349,12 @@ class TaskViewSet(ApiViewSet):
     def reassign(self, request):
         data = TaskReassignInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        moved = services.tasks_reassign(
-            task_ids=data.validated_data["task_ids"],
-            assignee_id=data.validated_data["assignee_id"],
-            actor=self.actor,
-        )
+        try:
+            moved = services.tasks_reassign(
+                task_ids=data.validated_data["task_ids"],
+                assignee_id=data.validated_data["assignee_id"],
+                actor=self.actor,
+            )
+        except DjangoValidationError as error:  # named after this endpoint's field
+            raise serializers.ValidationError({"assignee_id": error.messages}) from None
         return Response({"reassigned": [t.pk for t in moved]})

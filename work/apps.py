@@ -22,6 +22,8 @@ class WorkConfig(AppConfig):
             ("task_reassigned", "Task reassigned"),
             ("playbook_started", "Playbook started"),
             ("playbook_cancelled", "Playbook cancelled"),
+            ("playbook_completed", "Playbook completed"),
+            ("playbook_resumed", "Playbook resumed"),
         ]:
             register_kind(kind, label)
         self._ready_playbooks()

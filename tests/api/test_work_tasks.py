@@ -209,6 +209,22 @@ def test_patch_to_the_same_status_changes_nothing(api, task):
     assert response.status_code == 200 and response.json()["status"] == "open"
 
 
+def test_a_refused_status_move_keeps_the_edits_in_the_same_patch_out(api, inside, task, csm):
+    with inside():
+        services.task_transition(task=task, action="complete", actor=csm)
+        entries = TimelineEntry.objects.count()
+    response = api.patch(
+        one(task.pk),
+        {"title": "Renamed", "priority": Priority.URGENT, "status": "in_progress"},
+        format="json",
+    )
+    assert response.status_code == 409 and response.json()["status"] == "done"
+    with inside():
+        stored = Task.objects.get(pk=task.pk)
+        assert (stored.title, stored.priority) == ("Kickoff call", Priority.NORMAL)
+        assert TimelineEntry.objects.count() == entries
+
+
 def test_time_entries(api, inside, task):
     logged = api.post(one(task.pk, "time-entries/"), {"minutes": 25, "note": "call"})
     assert logged.status_code == 201 and logged.json()["minutes"] == 25
@@ -258,7 +274,7 @@ def test_reassign_is_for_leaders(api, leader_api, inside, account, csm, users):
         {"task_ids": [tasks[0].pk], "assignee_id": users[Role.VIEWER].pk},
         format="json",
     )
-    assert to_viewer.status_code == 400 and "assignee" in to_viewer.json()
+    assert to_viewer.status_code == 400 and "assignee_id" in to_viewer.json()
 
 
 def test_viewers_read_and_change_nothing(viewer_api, tenant, inside, task, account, users):

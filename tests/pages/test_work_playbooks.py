@@ -319,6 +319,31 @@ def test_csm_cancels_a_run(page, tenant, inside, playbook, acct):
         assert Task.objects.get(run=run).status == TaskStatus.CANCELLED
 
 
+def test_a_csm_cannot_cancel_a_run_on_someone_elses_account(page, tenant, inside, playbook, users):
+    """Cancelling a run cancels its tasks, whoever has them; a CSM acts only
+    on their own accounts (leaders anywhere)."""
+    with inside():
+        theirs = factories.account(owner=users[Role.LEADER], name="Not mine")
+        run, _ = services.playbook_start(
+            playbook=playbook, account=theirs, occurrence_key="k", actor=None
+        )
+    client = page(Role.CSM)
+    card = client.get(url("work_account", tenant, theirs.pk)).content.decode()
+    assert url("work_run_cancel", tenant, run.pk) not in card
+    assert client.post(url("work_run_cancel", tenant, run.pk), **HTMX).status_code == 403
+    with inside():
+        assert PlaybookRun.objects.get(pk=run.pk).status == RunStatus.ACTIVE
+        assert Task.objects.get(run=run).status == TaskStatus.OPEN
+    leader = page(Role.LEADER)
+    assert (
+        url("work_run_cancel", tenant, run.pk)
+        in leader.get(url("work_account", tenant, theirs.pk)).content.decode()
+    )
+    assert leader.post(url("work_run_cancel", tenant, run.pk), **HTMX).status_code == 200
+    with inside():
+        assert PlaybookRun.objects.get(pk=run.pk).status == RunStatus.CANCELLED
+
+
 def test_card_costs_the_same_for_3_and_30_tasks(page, tenant, inside, acct, users):
     client = page(Role.CSM)
     other = make_user(tenant, Role.CSM)

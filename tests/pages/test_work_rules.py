@@ -195,6 +195,23 @@ def test_bad_input_is_422_with_each_message_at_its_field(page, tenant, other_ten
     assert 'value="gold"' in html
 
 
+@pytest.mark.parametrize(
+    ("typed", "field"),
+    [
+        ({"name": "Kick\x00off"}, "name"),
+        ({"description": "a\x00b"}, "description"),
+        ({"actions.0.config.title": "Kick\x00off"}, "actions"),
+        ({"conditions.0.field": "owner", "conditions.0.value": "a\x00@x.test"}, "conditions"),
+    ],
+)
+def test_a_nul_character_is_422_not_a_500(page, tenant, inside, typed, field):
+    response = page(Role.LEADER).post(url("rule_new", tenant), form(**typed))
+    assert response.status_code == 422
+    assert "Remove the NUL character" in response.content.decode()
+    with inside():
+        assert not Rule.objects.exists()
+
+
 def test_a_rule_needs_an_action(page, tenant):
     response = page(Role.LEADER).post(url("rule_new", tenant), form(**{"actions.0.kind": ""}))
     assert response.status_code == 422

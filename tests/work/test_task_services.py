@@ -167,3 +167,26 @@ def test_playbook_start_is_once_per_occurrence_and_dependent_steps_wait(in_tenan
     recap = Task.objects.get(run=run, title="Recap")
     services.task_transition(task=recap, action="complete", actor=users[Role.CSM])
     assert PlaybookRun.objects.get(pk=run.pk).status == RunStatus.COMPLETED
+
+
+def test_a_run_finishing_and_resuming_is_on_the_timeline(in_tenant, users):
+    account = factories.account(owner=users[Role.CSM])
+    playbook = Playbook.objects.create(name="Kickoff")
+    PlaybookStep.objects.create(playbook=playbook, position=1, title="Call")
+    run, _ = services.playbook_start(
+        playbook=playbook, account=account, occurrence_key="k", actor=None
+    )
+    task = Task.objects.get(run=run)
+    services.task_transition(task=task, action="complete", actor=users[Role.CSM])
+    services.task_transition(task=task, action="reopen", actor=users[Role.LEADER])
+    entries = list(
+        TimelineEntry.objects.filter(account=account, kind__startswith="playbook_")
+        .order_by("pk")
+        .values_list("kind", "title", "actor_id")
+    )
+    assert entries == [
+        ("playbook_started", "Playbook started: Kickoff", None),
+        ("playbook_completed", "Playbook completed: Kickoff", users[Role.CSM].pk),
+        ("playbook_resumed", "Playbook resumed: Kickoff", users[Role.LEADER].pk),
+    ]
+    assert PlaybookRun.objects.get(pk=run.pk).status == RunStatus.ACTIVE

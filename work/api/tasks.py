@@ -6,6 +6,8 @@ they own; an API key acts for the tenant within its role."""
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import action
@@ -261,20 +263,22 @@ class TaskViewSet(ApiViewSet):
         values = dict(data.validated_data)
         target = values.pop("status", None)
         outcome = values.pop("outcome", None)
-        if values:
-            task = services.task_update(task=task, actor=self.actor, **values)
-        if target is not None and target != task.status:
-            try:
-                services.task_transition(
-                    task=task,
-                    action=ACTION_FOR_STATUS[target],
-                    actor=self.actor,
-                    outcome=outcome or "",
-                )
-            except TaskTransitionRejected as rejected:
-                return _conflict(rejected)
-        elif outcome:
-            services.task_outcome_set(task=task, outcome=outcome, actor=self.actor)
+        try:
+            # One savepoint: a refused status move keeps the edits out too.
+            with transaction.atomic():
+                if values:
+                    task = services.task_update(task=task, actor=self.actor, **values)
+                if target is not None and target != task.status:
+                    services.task_transition(
+                        task=task,
+                        action=ACTION_FOR_STATUS[target],
+                        actor=self.actor,
+                        outcome=outcome or "",
+                    )
+                elif outcome:
+                    services.task_outcome_set(task=task, outcome=outcome, actor=self.actor)
+        except TaskTransitionRejected as rejected:
+            return _conflict(rejected)
         return self._task_response(task.pk)
 
     @extend_schema(
@@ -345,9 +349,12 @@ class TaskViewSet(ApiViewSet):
     def reassign(self, request):
         data = TaskReassignInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        moved = services.tasks_reassign(
-            task_ids=data.validated_data["task_ids"],
-            assignee_id=data.validated_data["assignee_id"],
-            actor=self.actor,
-        )
+        try:
+            moved = services.tasks_reassign(
+                task_ids=data.validated_data["task_ids"],
+                assignee_id=data.validated_data["assignee_id"],
+                actor=self.actor,
+            )
+        except DjangoValidationError as error:  # named after this endpoint's field
+            raise serializers.ValidationError({"assignee_id": error.messages}) from None
         return Response({"reassigned": [t.pk for t in moved]})

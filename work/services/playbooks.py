@@ -134,11 +134,25 @@ def playbook_run_advance(*, task: Task, actor: User | None) -> list[Task]:
         run.status = RunStatus.COMPLETED
         run.finished_at = timezone.now()
         run.save(update_fields=["status", "finished_at", "updated_at"])
+        _run_timeline(run, "playbook_completed", "Playbook completed", actor)
     elif run.status == RunStatus.COMPLETED and still_open:
         run.status = RunStatus.ACTIVE
         run.finished_at = None
         run.save(update_fields=["status", "finished_at", "updated_at"])
+        _run_timeline(run, "playbook_resumed", "Playbook resumed", actor)
     return created
+
+
+def _run_timeline(run: PlaybookRun, kind: str, verb: str, actor: User | None) -> None:
+    """A run's own status change on the account timeline (its tasks write theirs)."""
+    name = Playbook.objects.filter(pk=run.playbook_id).values_list("name", flat=True).first()
+    timeline_record(
+        account=run.account,
+        kind=kind,
+        title=f"{verb}: {name}",
+        actor=actor,
+        payload={"playbook_id": run.playbook_id, "run_id": run.pk},
+    )
 
 
 @transaction.atomic

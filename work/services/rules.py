@@ -82,6 +82,18 @@ def _actions_validate(actions: object, rule: Rule | None) -> tuple[list[dict], d
     return clean, errors
 
 
+def _has_nul(value: object) -> bool:
+    """A NUL character anywhere in a text or inside a JSON value (PostgreSQL
+    stores neither)."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def rule_validate(
     *,
     rule: Rule | None,
@@ -95,6 +107,18 @@ def rule_validate(
 ) -> tuple[dict, dict[str, list[str]]]:
     """Every part of a rule checked; (cleaned values, errors by field)."""
     errors: dict[str, list[str]] = {}
+    # First: a NUL would fail every query below that carries it.
+    for field, value in (
+        ("name", name),
+        ("description", description),
+        ("trigger_config", trigger_config),
+        ("conditions", conditions),
+        ("actions", actions),
+    ):
+        if _has_nul(value):
+            errors[field] = ["Remove the NUL character (\\x00)."]
+    if errors:
+        return {}, errors
     name = (name or "").strip()
     if not name:
         errors["name"] = ["Give the rule a name."]

@@ -8,12 +8,12 @@ from __future__ import annotations
 import secrets
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from csplatform.tenancy.models import Role
+from csplatform.tenancy.models import Role, role_at_least
 from csplatform.ui.access import FORM_ERRORS, requires_role
 from lifecycle.forms import apply_errors
 from lifecycle.views.common import get_account
@@ -34,6 +34,14 @@ def _start_form(data=None) -> StartForm:
     return form
 
 
+def may_cancel_runs(request, account) -> bool:
+    """Cancelling a run cancels its open tasks, whoever has them: leaders and
+    admins anywhere, a CSM on the accounts they own."""
+    return role_at_least(request.tenant_role, Role.LEADER) or (
+        role_at_least(request.tenant_role, Role.CSM) and account.owner_id == request.user.pk
+    )
+
+
 def _work_card(request, account, *, start_form=None, notice: str = "", status: int = 200):
     context = {
         "account": account,
@@ -41,6 +49,7 @@ def _work_card(request, account, *, start_form=None, notice: str = "", status: i
         "runs": selectors.account_active_runs(account=account),
         "start_form": start_form or _start_form(),
         "notice": notice,
+        "can_cancel": may_cancel_runs(request, account),
     }
     return render(request, "work/playbooks/account_work.html", context, status=status)
 
@@ -89,6 +98,8 @@ def account_playbook_start(request, tenant_slug, pk):
 @requires_role(Role.VIEWER, write=Role.CSM)
 def run_cancel(request, tenant_slug, pk):
     run = get_object_or_404(PlaybookRun.objects.select_related("account", "playbook"), pk=pk)
+    if not may_cancel_runs(request, run.account):
+        raise PermissionDenied("A CSM cancels playbooks on the accounts they own.")
     services.playbook_run_cancel(
         run=run, actor=request.user, reason=f"Cancelled by {request.user.display_name}"
     )

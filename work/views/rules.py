@@ -126,7 +126,7 @@ def _text_of(value) -> str:
 
 def _owner_ids(tokens: list[str]) -> list:
     """Owners typed as user ids or member emails."""
-    emails = [t for t in tokens if "@" in t]
+    emails = [t for t in tokens if "@" in t and "\x00" not in t]  # a NUL: the service says
     by_email = {}
     if emails:
         by_email = {

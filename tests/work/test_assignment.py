@@ -231,6 +231,14 @@ def test_round_robin_goes_around_in_position_order_and_skips_the_absent(team, ac
     assert step_assignment(step=rr, account=account, due_date=DUE).user == team["c"]
 
 
+def test_round_robin_passes_over_someone_who_takes_no_assignments(team, account):
+    group = services.csm_group_save(name="Pod", member_ids=[team["a"].pk, team["b"].pk])
+    services.csm_profile_update(profile=profile(team["a"]), takes_assignments=False)
+    rr = step(AssigneeRule.ROUND_ROBIN, assignee_group=group)
+    picks = [step_assignment(step=rr, account=account, due_date=DUE).user for _ in range(2)]
+    assert picks == [team["b"], team["b"]]
+
+
 def test_round_robin_with_everyone_away_falls_back_to_least_loaded(team, account):
     group = services.csm_group_save(name="Solo", member_ids=[team["c"].pk])
     services.out_of_office_add(profile=profile(team["c"]), starts_on=DUE, ends_on=DUE)

@@ -190,3 +190,24 @@ def test_a_run_finishing_and_resuming_is_on_the_timeline(in_tenant, users):
         ("playbook_resumed", "Playbook resumed: Kickoff", users[Role.LEADER].pk),
     ]
     assert PlaybookRun.objects.get(pk=run.pk).status == RunStatus.ACTIVE
+
+
+def test_skipping_a_step_releases_the_steps_that_wait_for_it_cancelling_does_not(in_tenant, users):
+    account = factories.account(owner=users[Role.CSM])
+    playbook = Playbook.objects.create(name="Kickoff")
+    first = PlaybookStep.objects.create(playbook=playbook, position=1, title="Call")
+    PlaybookStep.objects.create(playbook=playbook, position=2, title="Recap", depends_on=first)
+    skipped, _ = services.playbook_start(
+        playbook=playbook, account=account, occurrence_key="a", actor=None
+    )
+    services.task_transition(task=Task.objects.get(run=skipped), action="skip", actor=None)
+    assert sorted(Task.objects.filter(run=skipped).values_list("title", flat=True)) == [
+        "Call",
+        "Recap",
+    ]
+    cancelled, _ = services.playbook_start(
+        playbook=playbook, account=account, occurrence_key="b", actor=None
+    )
+    services.task_transition(task=Task.objects.get(run=cancelled), action="cancel", actor=None)
+    assert list(Task.objects.filter(run=cancelled).values_list("title", flat=True)) == ["Call"]
+    assert PlaybookRun.objects.get(pk=cancelled.pk).status == RunStatus.COMPLETED

@@ -8,7 +8,8 @@ The step's `assignee_rule` picks first:
 - `user`: the named person; when they are out of office on the due date (or
   no longer a CSM, leader or admin here) the same least-loaded fallback.
 - `round_robin`: the group's members in position order, starting at the
-  group's cursor and skipping anyone out of office on the due date; the
+  group's cursor and skipping anyone out of office on the due date or who
+  takes no assignments; the
   cursor moves past the person picked. The group row is locked
   (`select_for_update`) so two concurrent starts never pick the same person
   for the same turn. A group with nobody available falls back to
@@ -175,6 +176,9 @@ def _round_robin(group_id: int, due_date: dt.date) -> User | None:
                     ends_on__gte=due_date,
                 )
             ),
+            opted_out=Exists(
+                CsmProfile.objects.filter(user_id=OuterRef("user_id"), takes_assignments=False)
+            ),
         )
         .select_related("user")
         .order_by("position", "id")
@@ -186,7 +190,7 @@ def _round_robin(group_id: int, due_date: dt.date) -> User | None:
     for offset in range(n):
         index = (start + offset) % n
         member = members[index]
-        if member.working and not member.away:
+        if member.working and not member.away and not member.opted_out:
             group.cursor = (index + 1) % n
             group.save(update_fields=["cursor", "updated_at"])
             return member.user

@@ -115,11 +115,13 @@ def playbook_start(
 
 def playbook_run_advance(*, task: Task, actor: User | None) -> list[Task]:
     """After a run's task changed status: create the steps that waited for a
-    step now done, and close the run once none of its tasks is open."""
+    step now done or skipped (skipping says the protocol moves on without
+    it; cancelling stops that branch), and close the run once none of its
+    tasks is open."""
     created = []
     run = PlaybookRun.objects.select_for_update().select_related("account").get(pk=task.run_id)
     if (
-        task.status == TaskStatus.DONE
+        task.status in (TaskStatus.DONE, TaskStatus.SKIPPED)
         and task.step_id is not None
         and run.status == RunStatus.ACTIVE
     ):

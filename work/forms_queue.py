@@ -3,6 +3,8 @@ work.services checks the rules (a snooze after today, minutes in range)."""
 
 from __future__ import annotations
 
+import uuid
+
 from django import forms
 from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
@@ -104,9 +106,13 @@ class TaskCreateForm(forms.Form):
         label="Estimate (minutes)", initial=30, min_value=1, max_value=10_000
     )
     instructions = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    # A nonce per rendered form: submitting the same form twice adds one task.
+    request_key = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     def __init__(self, *args, accounts=(), **kwargs):
         super().__init__(*args, **kwargs)
+        if not self.is_bound:
+            self.initial["request_key"] = uuid.uuid4().hex
         self.fields["account"].choices = [("", "Choose an account")] + [
             (str(a.pk), a.name) for a in accounts
         ]

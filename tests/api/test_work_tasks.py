@@ -100,6 +100,26 @@ def test_bad_filters_are_400_by_name(api):
     assert me.status_code == 400 and "API key" in me.json()["assignee"][0]
 
 
+def test_a_create_retried_with_its_idempotency_key_creates_one_task(api, inside, account, csm):
+    body = {
+        "account": account.pk,
+        "title": "QBR prep",
+        "due_date": (today() + dt.timedelta(days=3)).isoformat(),
+        "assignee": csm.pk,
+    }
+    first = api.post(TASKS, body, format="json", HTTP_IDEMPOTENCY_KEY="qbr-2026-11")
+    again = api.post(TASKS, body, format="json", HTTP_IDEMPOTENCY_KEY="qbr-2026-11")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    other = api.post(TASKS, body, format="json", HTTP_IDEMPOTENCY_KEY="qbr-2026-12")
+    assert other.status_code == 201 and other.json()["id"] != first.json()["id"]
+    with inside():
+        assert Task.objects.filter(title="QBR prep").count() == 2
+        assert TimelineEntry.objects.filter(kind="task_created").count() == 2
+    too_long = api.post(TASKS, body, format="json", HTTP_IDEMPOTENCY_KEY="k" * 101)
+    assert too_long.status_code == 400 and "Idempotency-Key" in too_long.json()
+
+
 def test_create_read_and_edit(api, inside, account, csm):
     response = api.post(
         TASKS,

@@ -426,6 +426,29 @@ def test_a_leader_opens_any_queue_and_reassigns_one_or_many(
 # -- new task ---------------------------------------------------------------------
 
 
+def test_submitting_the_same_new_task_form_twice_adds_one_task(page, tenant, inside, account, csm):
+    client = page(Role.CSM)
+    form = client.get(url("work_queue", tenant)).content.decode()
+    nonce = re.search(r'name="request_key" value="([0-9a-f]{32})"', form).group(1)
+    fields = {
+        "account": account.pk,
+        "title": "QBR prep",
+        "due_date": (today() + dt.timedelta(days=3)).isoformat(),
+        "priority": "2",
+        "estimated_minutes": "60",
+        "request_key": nonce,
+    }
+    assert client.post(url("work_task_new", tenant), fields).status_code == 302
+    assert client.post(url("work_task_new", tenant), fields).status_code == 302
+    with inside():
+        assert Task.objects.filter(title="QBR prep").count() == 1
+        assert TimelineEntry.objects.filter(kind="task_created").count() == 1
+    # a fresh form is a new task
+    assert client.post(url("work_task_new", tenant), {**fields, "request_key": "f" * 32})
+    with inside():
+        assert Task.objects.filter(title="QBR prep").count() == 2
+
+
 def test_new_task_on_one_of_my_accounts(page, tenant, inside, account, csm):
     client = page(Role.CSM)
     due = (today() + dt.timedelta(days=3)).isoformat()

@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -235,7 +240,20 @@ class TaskViewSet(ApiViewSet):
     def retrieve(self, request, pk=None):
         return Response(TaskOutputSerializer(self.get_object()).data)
 
-    @extend_schema(request=TaskCreateInputSerializer, responses={201: TaskOutputSerializer})
+    @extend_schema(
+        request=TaskCreateInputSerializer,
+        responses={201: TaskOutputSerializer, 200: TaskOutputSerializer},
+        parameters=[
+            OpenApiParameter(
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                description="Any unique string per task you mean to create (up to 100 "
+                "characters). A retry with the same key creates nothing and answers 200 "
+                "with the task the first request created.",
+            )
+        ],
+    )
     def create(self, request):
         data = TaskCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -246,8 +264,19 @@ class TaskViewSet(ApiViewSet):
             raise exceptions.PermissionDenied(
                 "A CSM creates tasks for themselves, or unassigned ones on accounts they own."
             )
-        task = services.task_create(actor=self.actor, **values)
-        return self._task_response(task.pk, status.HTTP_201_CREATED)
+        key = request.headers.get("Idempotency-Key", "").strip()
+        if len(key) > 100 or "\x00" in key:
+            raise exceptions.ValidationError(
+                {"Idempotency-Key": ["Use at most 100 characters, without NUL."]}
+            )
+        # Scoped to the caller, so two integrations cannot collide.
+        caller = f"user:{user_id}" if user_id else f"key:{request.auth.pk}"
+        task, created = services.task_create_once(
+            request_key=f"api:{caller}:{key}" if key else "", actor=self.actor, **values
+        )
+        return self._task_response(
+            task.pk, status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        )
 
     @extend_schema(
         request=TaskUpdateInputSerializer,

@@ -59,10 +59,18 @@ class Task(TenantScopedModel):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Names the request that created a task by hand (a form's nonce, an API
+    # Idempotency-Key), so a double submit or a retry creates it once.
+    request_key = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:
         ordering = ["due_date", "priority", "id"]
         constraints = [
+            models.UniqueConstraint(
+                fields=["tenant", "request_key"],
+                condition=~Q(request_key=""),
+                name="task_once_per_request",
+            ),
             # A playbook run creates each step's task once.
             models.UniqueConstraint(
                 fields=["run", "step"],

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 from django_fsm import can_proceed
@@ -102,6 +102,27 @@ def task_create(
     )
     event_record(kind="task_created", account_id=account.pk, payload=_task_payload(task))
     return task
+
+
+def task_create_once(*, request_key: str, **fields) -> tuple[Task, bool]:
+    """`task_create` for a request that may arrive twice (a double-clicked
+    form, an API retry): the first creates the task, the others get it back
+    with False. `request_key` names the request, scoped by the caller."""
+    request_key = (request_key or "").strip()[:200]
+    if not request_key:
+        return task_create(**fields), True
+    existing = Task.objects.filter(request_key=request_key).first()
+    if existing is not None:
+        return existing, False
+    try:
+        # A savepoint, so a racing twin fails alone and gets the winner back.
+        with transaction.atomic():
+            task = task_create(**fields)
+            Task.objects.filter(pk=task.pk).update(request_key=request_key)
+            task.request_key = request_key
+    except IntegrityError:
+        return Task.objects.get(request_key=request_key), False
+    return task, True
 
 
 @transaction.atomic

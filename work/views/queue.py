@@ -159,12 +159,22 @@ def task_new(request, tenant_slug):
     if form.is_valid():
         data = form.cleaned_data
         account = next(a for a in accounts if a.pk == data.pop("account"))
+        nonce = data.pop("request_key", "")
         try:
-            task = services.task_create(account=account, assignee=user, actor=request.user, **data)
+            task, created = services.task_create_once(
+                request_key=f"page:{request.user.pk}:{nonce}" if nonce else "",
+                account=account,
+                assignee=user,
+                actor=request.user,
+                **data,
+            )
         except ValidationError as error:
             apply_errors(form, error)
         else:
-            messages.success(request, f"Added the task “{task.title}”.")
+            if created:
+                messages.success(request, f"Added the task “{task.title}”.")
+            else:
+                messages.info(request, f"“{task.title}” was already added by this form.")
             return redirect(queue_url(request, user))
     return render_queue(request, status=FORM_ERRORS, create_form=form)
 

@@ -9,6 +9,7 @@ from django import forms
 
 from lifecycle.models import Stage
 from work.models import AssigneeRule, Priority
+from work.selectors.playbooks import step_values
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
@@ -85,19 +86,7 @@ class StepForm(forms.Form):
 
     @staticmethod
     def initial_for(step) -> dict:
-        return {
-            "title": step.title,
-            "instructions": step.instructions,
-            "required_skill": step.required_skill,
-            "estimated_minutes": step.estimated_minutes,
-            "due_offset_days": step.due_offset_days,
-            "priority": step.priority,
-            "assignee_rule": step.assignee_rule,
-            "assignee_user": step.assignee_user_id,
-            "assignee_group": step.assignee_group_id,
-            "depends_on": step.depends_on_id,
-            "position": step.position,
-        }
+        return step_values(step)
 
 
 class StartForm(forms.Form):

@@ -162,19 +162,7 @@ def _step_fields(data: dict, step: PlaybookStep | None) -> dict:
         "position": None,
     }
     if step is not None:
-        current = {
-            "title": step.title,
-            "instructions": step.instructions,
-            "required_skill": step.required_skill,
-            "estimated_minutes": step.estimated_minutes,
-            "due_offset_days": step.due_offset_days,
-            "priority": step.priority,
-            "assignee_rule": step.assignee_rule,
-            "assignee_user": step.assignee_user_id,
-            "assignee_group": step.assignee_group_id,
-            "depends_on": step.depends_on_id,
-            "position": step.position,
-        }
+        current = selectors.step_values(step)
     merged = {**current, **data}
     merged["assignee_user_id"] = merged.pop("assignee_user")
     merged["assignee_group_id"] = merged.pop("assignee_group")

@@ -23,6 +23,7 @@ from work.selectors.playbooks import (
     playbook_runs,
     playbook_steps,
     run_with_tasks,
+    step_values,
 )
 from work.selectors.queue import *  # noqa: F403  (the CSM's queue; listed in its __all__)
 from work.selectors.rules import rule_firings, rule_list, rule_names, rule_summary
@@ -51,6 +52,7 @@ __all__ = [
     "rule_summary",
     "run_with_tasks",
     "skill_list",
+    "step_values",
     "team_profiles",
     "unplanned_share_percent",
     "working_members",

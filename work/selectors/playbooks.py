@@ -90,3 +90,21 @@ def run_with_tasks(*, run_id: int) -> PlaybookRun:
         )
         .get(pk=run_id)
     )
+
+
+def step_values(step: PlaybookStep) -> dict:
+    """A step's editable fields as stored (ids for its links), as the step
+    form and the API's partial update start from them."""
+    return {
+        "title": step.title,
+        "instructions": step.instructions,
+        "required_skill": step.required_skill,
+        "estimated_minutes": step.estimated_minutes,
+        "due_offset_days": step.due_offset_days,
+        "priority": step.priority,
+        "assignee_rule": step.assignee_rule,
+        "assignee_user": step.assignee_user_id,
+        "assignee_group": step.assignee_group_id,
+        "depends_on": step.depends_on_id,
+        "position": step.position,
+    }

@@ -672,6 +672,18 @@ def start_worker() -> subprocess.Popen:
     raise SystemExit("the Celery worker did not answer")
 
 
+def stop_processes(*procs: subprocess.Popen | None) -> None:
+    """SIGTERM to each started process, then up to 30 s to exit before a kill."""
+    started = [proc for proc in procs if proc is not None]
+    for proc in started:
+        proc.terminate()
+    for proc in started:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
 def post_batch(port: int, key: str, external_id: str, tag: str) -> None:
     now = datetime.now(UTC)
     body = json.dumps(
@@ -776,15 +788,7 @@ def main() -> None:
         samples = usage_to_score(tenant, key, port, profiles)
         bands = distribution(tenant)
     finally:
-        for proc in (worker, server):
-            if proc is not None:
-                proc.terminate()
-        for proc in (worker, server):
-            if proc is not None:
-                try:
-                    proc.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
+        stop_processes(worker, server)
         if not KEEP:
             tenant_delete(tenant.pk)
 

@@ -291,15 +291,7 @@ def main() -> None:
         capacity = page_times(port, capacity_path, session_cookie(leader))
         samples = event_to_tasks(tenant, leader, movers)
     finally:
-        for proc in (worker, server):
-            if proc is not None:
-                proc.terminate()
-        for proc in (worker, server):
-            if proc is not None:
-                try:
-                    proc.wait(timeout=30)
-                except Exception:
-                    proc.kill()
+        common.stop_processes(worker, server)
         if not KEEP:
             common.tenant_delete(tenant.pk)
 

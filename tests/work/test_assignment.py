@@ -25,7 +25,8 @@ from work.models import (
     Task,
     TaskStatus,
 )
-from work.services.assignment import iso_week, least_loaded_user, step_assignment
+from work.services.assignment import least_loaded_user, step_assignment
+from work.weeks import iso_week
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -20,6 +20,7 @@ from csplatform.tenancy.models import Role, role_at_least
 from health.selectors import scores_for
 from lifecycle.models import Account, TimelineEntry
 from work.models import OPEN_STATUSES, Task, TimeEntry
+from work.weeks import iso_week
 
 PER_BUCKET = 25
 
@@ -35,7 +36,7 @@ BUCKET_KEYS = [key for key, _ in BUCKETS]
 
 def week_end(today: dt.date) -> dt.date:
     """The Sunday that ends today's ISO week (today itself on a Sunday)."""
-    return today + dt.timedelta(days=6 - today.weekday())
+    return iso_week(today)[1]
 
 
 def bucket_of(due: dt.date, today: dt.date) -> str:

@@ -52,6 +52,7 @@ from work.models import (
     Task,
     WorkSettings,
 )
+from work.weeks import iso_week
 
 WORKING_ROLES = [Role.CSM, Role.LEADER, Role.ADMIN]
 DEFAULT_UNPLANNED_SHARE = 20  # WorkSettings' default, for a tenant without a row
@@ -61,12 +62,6 @@ DEFAULT_UNPLANNED_SHARE = 20  # WorkSettings' default, for a tenant without a ro
 class Assignment:
     user: User | None
     reason: str
-
-
-def iso_week(day: dt.date) -> tuple[dt.date, dt.date]:
-    """Monday and Sunday of the ISO week holding `day`."""
-    monday = day - dt.timedelta(days=day.weekday())
-    return monday, monday + dt.timedelta(days=6)
 
 
 def _away_on(day: dt.date, profile_ref: str = "pk"):

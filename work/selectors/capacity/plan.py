@@ -31,6 +31,7 @@ from work.models import (
     TimeEntry,
     WorkSettings,
 )
+from work.weeks import iso_week
 
 if TYPE_CHECKING:
     from work.selectors.capacity.accuracy import StepAccuracy
@@ -45,7 +46,7 @@ MEMBER_ROLES = [Role.CSM, Role.LEADER, Role.ADMIN]
 
 def week_start(day: dt.date) -> dt.date:
     """The Monday of `day`'s ISO week."""
-    return day - dt.timedelta(days=day.weekday())
+    return iso_week(day)[0]
 
 
 def _hours(minutes: Decimal | int) -> Decimal:

@@ -9,9 +9,27 @@ from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from csplatform.errors import Conflict
 from lifecycle.models import Contract, ContractStatus, Stage, Tier
 
 LIST_KEYS = {"stage": Stage.values, "tier": Tier.values}
+
+
+class SegmentFilterBroken(Conflict):
+    """A saved segment whose filters no longer compile (saved before the
+    grammar was closed, or edited in the database). Reads answer 409 naming
+    the segment; background work records it and goes on with the next item."""
+
+    default_code = "segment_broken"
+
+    def __init__(self, *, segment_id: int, segment_name: str, reason: str):
+        super().__init__(
+            f"Segment \u201c{segment_name}\u201d (id {segment_id}) has a filter that "
+            f"cannot run: {reason}",
+            segment_id=segment_id,
+            segment_name=segment_name,
+            reason=reason,
+        )
 
 
 def validate_segment_filters(filters: object) -> dict:

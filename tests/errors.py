@@ -1,0 +1,15 @@
+"""Reading the API's one error body in tests:
+`{"detail": str, "code": str, "fields": {"dotted.path": [messages]}}`."""
+
+from __future__ import annotations
+
+
+def error_fields(response) -> dict[str, list[str]]:
+    """The field messages of an error response, by dotted field path."""
+    body = response.json()
+    assert set(body) >= {"detail", "code", "fields"}, body
+    return body["fields"]
+
+
+def error_code(response) -> str:
+    return response.json()["code"]

@@ -9,13 +9,13 @@ from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from csplatform.api.base import TenantScopedViewSet
 from csplatform.tenancy.models import Role
 from health import selectors, services
 from health.api.scores import ProfileField
 from health.models import HealthProfile, Measure
 from lifecycle.api.filters import SegmentField
 from lifecycle.api.serializers.common import ErrorSerializer
-from lifecycle.api.views.base import ApiViewSet
 from lifecycle.models import Stage
 
 # What a profile is saved with when a create leaves a field out.
@@ -120,7 +120,7 @@ def profile_fields(data: dict, profile: HealthProfile | None) -> dict:
     return {**base, **given, "profile": profile}
 
 
-class HealthProfileViewSet(mixins.RetrieveModelMixin, ApiViewSet):
+class HealthProfileViewSet(mixins.RetrieveModelMixin, TenantScopedViewSet):
     """Health profiles in the order they are tried; leaders and admins edit."""
 
     model = HealthProfile

@@ -8,12 +8,12 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from csplatform.api.base import TenantScopedViewSet, validated
+from csplatform.api.fields import MemberField
 from health import selectors, services
 from health.models import Band, HealthProfile, HealthScore
-from lifecycle.api.fields import MemberField
-from lifecycle.api.filters import SegmentField, validated
+from lifecycle.api.filters import SegmentField
 from lifecycle.api.serializers.common import ErrorSerializer, UserRefSerializer
-from lifecycle.api.views.base import ApiViewSet
 from lifecycle.models import Account
 
 
@@ -75,7 +75,7 @@ class SentimentOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
 
 
-class AccountHealthViewSet(ApiViewSet):
+class AccountHealthViewSet(TenantScopedViewSet):
     """Per account: the score card, its history and the CSM's sentiment."""
 
     model = Account
@@ -174,7 +174,7 @@ class ScoreOutputSerializer(serializers.Serializer):
     scored_at = serializers.DateTimeField(read_only=True)
 
 
-class HealthScoreViewSet(ApiViewSet):
+class HealthScoreViewSet(TenantScopedViewSet):
     """Every account's current score, for portfolio views and exports."""
 
     model = HealthScore

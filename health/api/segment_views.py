@@ -15,8 +15,8 @@ from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from csplatform.api.base import TenantAPIView
 from csplatform.tenancy.models import Role
 from health.api.ingestion import IngestionLogged
 from health.api.views import RawJSONParser, throttled
@@ -42,7 +42,7 @@ def _body(request) -> bytes | Response:
 
 
 @extend_schema(exclude=True)  # Segment's own spec documents these
-class SegmentView(IngestionLogged, APIView):
+class SegmentView(IngestionLogged, TenantAPIView):
     parser_classes = [RawJSONParser]
     write_role = Role.CSM
     ingestion_source = IngestionSource.SEGMENT

@@ -9,8 +9,8 @@ from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializ
 from rest_framework import serializers, status
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from csplatform.api.base import TenantAPIView
 from csplatform.tenancy.models import Role
 from health.api.ingestion import IngestionLogged
 from health.models import IngestionSource
@@ -59,7 +59,7 @@ def _events_of(body: object) -> list | None:
     return None
 
 
-class UsageEventIngestView(IngestionLogged, APIView):
+class UsageEventIngestView(IngestionLogged, TenantAPIView):
     parser_classes = [RawJSONParser]
     write_role = Role.CSM
     ingestion_source = IngestionSource.EVENTS

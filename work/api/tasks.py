@@ -18,12 +18,12 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from csplatform.api.base import TenantScopedViewSet
+from csplatform.api.fields import MemberField
 from csplatform.tenancy.models import Role
-from lifecycle.api.fields import AccountField, MemberField
+from lifecycle.api.fields import AccountField
 from lifecycle.api.serializers.common import UserRefSerializer
-from lifecycle.api.views.base import ApiViewSet
 from work import selectors, services
-from work.errors import TaskTransitionRejected
 from work.models import Priority, Task, TaskStatus, TimeEntry
 
 # target status -> the FSM action that reaches it
@@ -170,18 +170,12 @@ class TaskReassignInputSerializer(serializers.Serializer):
     assignee_id = serializers.IntegerField(help_text="A csm, leader or admin of this tenant")
 
 
-def _conflict(rejected: TaskTransitionRejected) -> Response:
-    return Response(
-        {"detail": rejected.message, "status": rejected.status}, status=status.HTTP_409_CONFLICT
-    )
-
-
 CONFLICT = OpenApiResponse(
     TaskConflictSerializer, description="The task's status does not allow this move"
 )
 
 
-class TaskViewSet(ApiViewSet):
+class TaskViewSet(TenantScopedViewSet):
     """CSM tasks: the unit of work on an account, with an FSM status."""
 
     model = Task
@@ -292,22 +286,19 @@ class TaskViewSet(ApiViewSet):
         values = dict(data.validated_data)
         target = values.pop("status", None)
         outcome = values.pop("outcome", None)
-        try:
-            # One savepoint: a refused status move keeps the edits out too.
-            with transaction.atomic():
-                if values:
-                    task = services.task_update(task=task, actor=self.actor, **values)
-                if target is not None and target != task.status:
-                    services.task_transition(
-                        task=task,
-                        action=ACTION_FOR_STATUS[target],
-                        actor=self.actor,
-                        outcome=outcome or "",
-                    )
-                elif outcome:
-                    services.task_outcome_set(task=task, outcome=outcome, actor=self.actor)
-        except TaskTransitionRejected as rejected:
-            return _conflict(rejected)
+        # One savepoint: a refused status move (409) keeps the edits out too.
+        with transaction.atomic():
+            if values:
+                task = services.task_update(task=task, actor=self.actor, **values)
+            if target is not None and target != task.status:
+                services.task_transition(
+                    task=task,
+                    action=ACTION_FOR_STATUS[target],
+                    actor=self.actor,
+                    outcome=outcome or "",
+                )
+            elif outcome:
+                services.task_outcome_set(task=task, outcome=outcome, actor=self.actor)
         return self._task_response(task.pk)
 
     @extend_schema(
@@ -320,10 +311,7 @@ class TaskViewSet(ApiViewSet):
         task = self._task_for_write()
         data = TaskTransitionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            services.task_transition(task=task, actor=self.actor, **data.validated_data)
-        except TaskTransitionRejected as rejected:
-            return _conflict(rejected)
+        services.task_transition(task=task, actor=self.actor, **data.validated_data)
         return self._task_response(task.pk)
 
     @extend_schema(

@@ -82,6 +82,12 @@ class SegmentFilterBroken(Conflict):
         )
 
 
+def _path(parent: str, key: object) -> str:
+    """The dotted path of a key, when the key can be repeated safely in an
+    error (no NUL, surrogate, dot or long text); else the parent's path."""
+    return f"{parent}.{key}" if isinstance(key, str) and _NAMEABLE.fullmatch(key) else parent
+
+
 def _is_text(value: object) -> bool:
     return isinstance(value, str) and not _UNSAFE.search(value)
 
@@ -206,9 +212,8 @@ def _attributes(value: object, path: str, errors: dict) -> dict | None:
         return None
     clean = {}
     for key, item in value.items():
-        # A key is named in the error's path only when it can be repeated safely.
-        key_path = f"{path}.{key}" if _NAMEABLE.fullmatch(key) else path
-        if not ATTRIBUTE_KEY.fullmatch(key):
+        key_path = _path(path, key)
+        if not isinstance(key, str) or not ATTRIBUTE_KEY.fullmatch(key):
             errors.setdefault(key_path, []).append(
                 "An attribute name starts with a letter and has at most 64 letters, "
                 "digits, spaces, hyphens or underscores."
@@ -255,12 +260,14 @@ def validate_segment_filters(
     tenant in context (at save; a run only needs the ids to be ids)."""
     if not isinstance(filters, dict):
         raise ValidationError({field: ["Filters must be an object."]})
-    if not filters:
-        raise ValidationError({field: [f"Give at least one of: {', '.join(FILTER_KEYS)}."]})
+    if not filters or len(filters) > len(FILTER_KEYS):
+        # More keys than the grammar has: some are unknown, and no list of
+        # errors is built for each of a million of them.
+        raise ValidationError({field: [f"Give one or more of: {', '.join(FILTER_KEYS)}."]})
     errors: dict[str, list[str]] = {}
     clean: dict = {}
     for key, value in filters.items():
-        path = f"{field}.{key}" if _NAMEABLE.fullmatch(key) else field
+        path = _path(field, key)
         if key == "attributes":
             attributes = _attributes(value, path, errors)
             if attributes is not None:

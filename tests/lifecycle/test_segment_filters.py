@@ -79,6 +79,8 @@ BAD_FILTERS = [
     ({"escalated": "yes"}, "filters.escalated"),
     ({"colour": "red"}, "filters.colour"),
     ({"\x00": 1}, "filters"),
+    ({f"x{i}": 1 for i in range(10)}, "filters"),  # more keys than the grammar has
+    ({"attributes": {1: "x"}}, "filters.attributes"),  # from Python, not JSON
     ({}, "filters"),
     (["tier"], "filters"),
     ("tier", "filters"),

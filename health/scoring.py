@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from health.models import HealthProfile, Measure
 from lifecycle.models import Account
-from lifecycle.segments import segment_q
+from lifecycle.segments import segment_members_q
 
 
 @dataclass(frozen=True)
@@ -100,7 +100,7 @@ def profile_case(profiles: list[HealthProfile]) -> tuple[str, dict]:
             params[f"p{i}_stage"] = profile.stage
             conditions.append(f"a.stage = %(p{i}_stage)s")
         if profile.segment_id:
-            members = Account.objects.filter(segment_q(profile.segment.filters)).values("id")
+            members = Account.objects.filter(segment_members_q(profile.segment)).values("id")
             sql, seg_params = members.query.sql_with_params()
             for j, value in enumerate(seg_params):
                 sql = sql.replace("%s", f"%(p{i}_s{j})s", 1)

@@ -48,7 +48,7 @@ from django.db.models.lookups import (
 
 from csplatform.tenancy.models import Membership
 from lifecycle.models import Account, Contract, ContractStatus, Segment, Stage, Tier
-from lifecycle.segments import segment_q
+from lifecycle.segments import segment_members_q
 from work.rules.fields import Errors
 
 FIELDS = {
@@ -282,7 +282,7 @@ def condition_q(condition: dict, segments: dict[int, Segment]) -> Q:
     if field_name == "segment":
         segment = segments.get(value)
         # A segment deleted since the rule was saved matches nobody.
-        q = segment_q(segment.filters) if segment is not None else Q(pk__in=[])
+        q = segment_members_q(segment) if segment is not None else Q(pk__in=[])
     elif field_name == "tier":
         q = Q(tier__in=value)
     elif field_name == "stage":

@@ -13,8 +13,7 @@ from django.db import transaction
 from csplatform.tenancy.context import current_tenant_id
 from health.measures import BY_NAME
 from health.models import HealthProfile, ProfileMeasure
-from health.scoring import broken_segment, segment_members
-from health.services.scores import health_rescore
+from health.services.scores import health_rescore, segment_failure
 from lifecycle.models import Segment
 
 # What a profile is saved with when a field is left out: the model's defaults.
@@ -154,11 +153,11 @@ def health_profile_save(
         if chosen is None:
             errors["segment"] = ["No such segment."]
         else:
+            # A filter that cannot run is refused now, not left out later.
             candidate.segment = chosen
-            try:  # a filter that cannot even compile is refused now, not skipped later
-                segment_members(candidate)
-            except Exception as error:  # whatever the filter raises
-                errors["segment"] = [broken_segment(candidate, error).message]
+            failure = segment_failure(candidate)
+            if failure is not None:
+                errors["segment"] = [failure.message]
     if is_default and stage:
         errors["stage"] = ["The default profile applies to every stage."]
     if is_default and segment is not None:

@@ -33,10 +33,14 @@ from health.scoring import (
     DEFAULT_PROFILES,
     SENTIMENT_DAYS,
     SNAPSHOT_SQL,
+    Fragment,
     ProfileChoice,
+    broken_segment,
     score_statement,
+    segment_members,
 )
 from lifecycle.models import Account, Contact
+from lifecycle.segments import SegmentFilterBroken
 from lifecycle.services import timeline_record_many
 from lifecycle.timeline import kinds
 
@@ -141,33 +145,50 @@ def _score(cursor, choice: ProfileChoice, values: dict) -> list[tuple]:
     if not choice.members:  # nothing that can fail: no savepoint to pay for
         cursor.execute(*score_statement(choice, values))
         return cursor.fetchall()
-    _leave_out_failing(cursor, choice, [p for p in choice.profiles if p.last_error])
+    _leave_out_failing(choice, [p for p in choice.profiles if p.last_error])
     try:
         with transaction.atomic():
             cursor.execute(*score_statement(choice, values))
             return cursor.fetchall()
     except DatabaseError as error:
-        if not _leave_out_failing(cursor, choice, choice.profiles):
+        if not _leave_out_failing(choice, choice.profiles):
             raise
         logger.warning("Re-scoring without the profiles whose segment failed: %s", error)
     cursor.execute(*score_statement(choice, values))
     return cursor.fetchall()
 
 
-def _leave_out_failing(cursor, choice: ProfileChoice, profiles: list[HealthProfile]) -> bool:
+def _leave_out_failing(choice: ProfileChoice, profiles: list[HealthProfile]) -> bool:
     """Run each of these profiles' segments alone; leave out those that fail."""
     failed = False
     for profile in profiles:
-        if profile.pk not in choice.members:
-            continue
-        sql, params = choice.members[profile.pk]
-        try:
-            with transaction.atomic():
-                cursor.execute(f"SELECT count(*) FROM ({sql}) members", params)
-        except DatabaseError as error:
-            choice.leave_out(profile, error)
-            failed = True
+        if profile.pk in choice.members:
+            error = _run_alone(choice.members[profile.pk])
+            if error is not None:
+                choice.leave_out(profile, error)
+                failed = True
     return failed
+
+
+def _run_alone(members: Fragment) -> DatabaseError | None:
+    """Run a segment's members query on its own, in a savepoint."""
+    sql, params = members
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM ({sql}) members", params)
+    except DatabaseError as error:
+        return error
+    return None
+
+
+def segment_failure(profile: HealthProfile) -> SegmentFilterBroken | None:
+    """Why the profile's segment cannot compile or run; None when it runs."""
+    try:
+        members = segment_members(profile)
+    except Exception as error:  # whatever the filter raises
+        return broken_segment(profile, error)
+    error = _run_alone(members)
+    return broken_segment(profile, error) if error is not None else None
 
 
 def _record_profile_errors(profiles: list[HealthProfile], choice: ProfileChoice, now) -> None:

@@ -108,10 +108,12 @@ def test_the_segment_must_be_the_tenants_and_able_to_run(in_tenant, other_tenant
     assert refused(segment=10**30)["segment"] == ["No such segment."]
     ours = segment_save(name="Ours", filters={"tier": ["smb"]})
     assert "segment" in refused(segment=ours, is_default=True, stage="")
-    # a filter that cannot even compile is refused at save, naming the segment
-    Segment.objects.filter(pk=ours.pk).update(filters={"renewal_within_days": 99999999999})
-    message = refused(segment=ours.pk)["segment"][0]
-    assert "“Ours”" in message and f"id {ours.pk}" in message
+    # a filter that cannot compile, or that PostgreSQL cannot run, is refused
+    # at save, naming the segment
+    for broken in ({"renewal_within_days": 99999999999}, {"arr_min": "1e999999"}):
+        Segment.objects.filter(pk=ours.pk).update(filters=broken)
+        message = refused(segment=ours.pk)["segment"][0]
+        assert "“Ours”" in message and f"id {ours.pk}" in message
     saved = health_profile_save(
         name="By id",
         segment=segment_save(name="Fine", filters={"tier": ["smb"]}).pk,

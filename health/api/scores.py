@@ -100,10 +100,14 @@ class AccountHealthViewSet(TenantScopedViewSet):
 
     @extend_schema(
         summary="One point per day: the day's last score and band",
+        description="A plain array, oldest day first: one trend line of at most `days` "
+        "points, not paginated.",
         parameters=[HistoryFilterSerializer],
         responses=HistoryPointOutputSerializer(many=True),
     )
-    @action(detail=True, methods=["get"], url_path="health/history")
+    # A series bounded by `days` (365 at most) that a chart draws whole, so it
+    # is an array, documented as one, rather than pages of 50.
+    @action(detail=True, methods=["get"], url_path="health/history", pagination_class=None)
     def health_history(self, request, pk=None):
         account = self.get_object()
         days = validated(HistoryFilterSerializer, request)["days"]

@@ -113,6 +113,15 @@ def test_history_gives_one_point_per_day_within_the_days_asked(tenant, api):
         assert res.status_code == 400 and "days" in error_fields(res), bad
 
 
+def test_history_is_documented_as_the_array_it_returns():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    ok = schema["paths"]["/api/v1/accounts/{id}/health/history/"]["get"]["responses"]["200"]
+    body = ok["content"]["application/json"]["schema"]
+    assert body["type"] == "array" and body["items"]["$ref"].endswith("/HistoryPointOutput")
+
+
 def test_csm_sets_sentiment_and_the_score_follows(tenant, users):
     with tenant_context(tenant):
         acct = judged_account(nps=10, sentiment=None)

@@ -16,7 +16,6 @@ from health.models import (
     HealthScore,
     HealthSnapshot,
     NpsResponse,
-    ProfileMeasure,
     RescoreRequest,
 )
 from health.services import (
@@ -315,23 +314,6 @@ def test_nps_answers_are_recorded_once_per_external_id_and_validated(in_tenant):
         nps_response_record(account=acct, score=5, contact=stranger)
     assert "contact" in bad_contact.value.message_dict
     assert NpsResponse.objects.count() == 1
-
-
-def test_a_profile_needs_valid_measures_and_bands(in_tenant):
-    from health.services import health_profile_save
-
-    with pytest.raises(ValidationError) as caught:
-        health_profile_save(
-            name="",
-            measures={"usage_frequency": {"weight": 1, "bad": 5, "good": 5}, "vibes": {}},
-            red_below=80,
-            green_from=60,
-        )
-    errors = caught.value.message_dict
-    assert set(errors) == {"name", "measures", "green_from", "stage"}
-    assert any("vibes" in m for m in errors["measures"])
-    assert any("bad and good" in m for m in errors["measures"])
-    assert not ProfileMeasure.objects.filter(profile__name="").exists()
 
 
 def test_lifecycle_signals_rescore_the_account_without_anyone_asking(

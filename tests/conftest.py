@@ -6,10 +6,14 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import os
+import socket
 
 import pytest
 from django.conf import settings
+from django.core.servers.basehttp import ThreadedWSGIServer
 from django.db import connections
+from pytest_django.live_server_helper import LiveServer
 
 from csplatform.celery import app as celery_app
 from csplatform.tenancy.context import tenant_context
@@ -69,6 +73,30 @@ def _fresh_rate_limits():
     for key in client.scan_iter(f"{prefix}:rl:*"):
         client.delete(key)
     yield
+
+
+class _NoDelayWSGIServer(ThreadedWSGIServer):
+    """Django's handler sends a response's headers and body separately; with
+    Nagle on, the client's delayed ACK holds every response ~40 ms."""
+
+    def get_request(self):
+        sock, address = super().get_request()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return sock, address
+
+
+@pytest.fixture(scope="session")
+def live_server(request):
+    """pytest-django's live server (same name, so its helper still makes the
+    test transactional), answering without the Nagle delay."""
+    addr = request.config.getvalue("liveserver") or os.getenv(
+        "DJANGO_LIVE_TEST_SERVER_ADDRESS", "localhost"
+    )
+    server = LiveServer(addr, start=False)
+    server.thread.server_class = _NoDelayWSGIServer
+    server.start()
+    yield server
+    server.stop()
 
 
 def make_tenant(name: str | None = None) -> Tenant:

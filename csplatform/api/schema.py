@@ -33,7 +33,7 @@ DESCRIPTIONS = {
     "400": "Invalid input; `fields` names each bad field",
     "401": "No valid credentials",
     "403": "The key's or member's role does not allow this",
-    "404": "No such object in this workspace (another tenant's reads the same)",
+    "404": "No such object in this workspace (another tenant's reads the same), or no such page",
     "405": "Method not allowed",
     "409": "The object's state does not allow this now; `extra` says why",
     "413": "The body is too large",
@@ -60,10 +60,10 @@ def document_errors(result, generator, request, public):
                 continue
             responses = operation.setdefault("responses", {})
             codes = {"401", "403", "405", "500"}
-            has_query = any(p.get("in") == "query" for p in operation.get("parameters", []))
-            if "requestBody" in operation or has_query or method in WRITE_METHODS:
+            query = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
+            if "requestBody" in operation or query or method in WRITE_METHODS:
                 codes.add("400")
-            if "{" in path:
+            if "{" in path or "page" in query:  # a page past the last is a 404 too
                 codes.add("404")
             if "requestBody" in operation:
                 codes |= {"413", "415"}

@@ -22,7 +22,8 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404, JsonResponse
 from django.shortcuts import render
 from django.urls import Resolver404, resolve
-from django.views import defaults
+from django.views import csrf, defaults
+from django.views.decorators.csrf import csrf_exempt
 
 from csplatform.api.exceptions import body_for, error_body, json_error
 from csplatform.api.parsers import text_problem
@@ -146,6 +147,18 @@ def permission_denied(request, exception=None):
     return defaults.permission_denied(request, exception)
 
 
+def csrf_failure(request, reason=""):
+    """CSRF_FAILURE_VIEW: the API's own views are exempt (DRF checks CSRF for
+    sessions itself), so this answers what is left under the API prefixes
+    (unknown routes posted to with a cookie) in JSON like every API error."""
+    if is_api(request):
+        return json_error(request, 403, "CSRF verification failed.", "csrf_failed")
+    return csrf.csrf_failure(request, reason)
+
+
+# Exempt: an unknown route has nothing to protect, and must answer its JSON
+# 404 whatever the method and cookies.
+@csrf_exempt
 def page_not_found(request, exception=None):
     if is_api(request):
         detail = "No such route or object."

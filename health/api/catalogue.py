@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from csplatform.api.base import TenantScopedViewSet
+from csplatform.api.base import TenantScopedViewSet, validated
 from csplatform.tenancy.context import current
 from csplatform.tenancy.models import Role
 from health import services
@@ -77,6 +76,12 @@ class EventNameViewSet(
         )
 
 
+class UsageFilterSerializer(serializers.Serializer):
+    days = serializers.IntegerField(
+        min_value=1, max_value=365, default=90, help_text="How many days back, 1 to 365"
+    )
+
+
 class AccountUsageViewSet(TenantScopedViewSet):
     model = Account
     serializer_class = serializers.Serializer  # the summary is a plain dict
@@ -85,15 +90,10 @@ class AccountUsageViewSet(TenantScopedViewSet):
     @extend_schema(
         summary="Daily usage, features used and license utilization (90 days)",
         responses={200: OpenApiTypes.OBJECT},
-        parameters=[OpenApiParameter("days", int, description="1 to 365; default 90")],
+        parameters=[UsageFilterSerializer],
     )
     @action(detail=True, methods=["get"], url_path="usage")
     def usage(self, request, pk=None):
         account = get_object_or_404(self.get_queryset(), pk=pk)
-        try:
-            days = int(request.query_params.get("days", 90))
-        except ValueError:
-            raise serializers.ValidationError({"days": ["Must be a whole number."]}) from None
-        if not 1 <= days <= 365:
-            raise ValidationError({"days": ["Between 1 and 365."]})
+        days = validated(UsageFilterSerializer, request)["days"]
         return Response(usage_summary(account, days=days))

@@ -10,6 +10,7 @@ from rest_framework.response import Response
 from csplatform.api.base import TenantAPIView
 from csplatform.tenancy.models import Role
 from health import services
+from lifecycle.timeline import kinds
 
 
 class HealthSettingsSerializer(serializers.Serializer):
@@ -31,6 +32,13 @@ class HealthSettingsSerializer(serializers.Serializer):
         max_value=3650,
         help_text="A stage's required outcomes fall due this many days after entering it",
     )
+
+    def get_fields(self):
+        fields = super().get_fields()
+        # The kinds are registered by the apps as they load: read them now,
+        # so the schema lists them (the service checks the same catalogue).
+        fields["engagement_kinds"].child = serializers.ChoiceField(choices=sorted(kinds()))
+        return fields
 
 
 class HealthSettingsView(TenantAPIView):

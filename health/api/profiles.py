@@ -68,6 +68,10 @@ class ProfileMeasureInputSerializer(serializers.ModelSerializer):
         }
 
 
+def _part_default(part: str):
+    return ProfileMeasure._meta.get_field(part).get_default()
+
+
 @extend_schema_field(ProfileMeasureInputSerializer(many=True))
 class MeasureLinesField(serializers.Field):
     """The measure lines, by measure: {measure: {weight, bad, good}}. A line's
@@ -92,7 +96,11 @@ class MeasureLinesField(serializers.Field):
             elif key in lines:
                 errors[key] = {"measure": ["Each measure once."]}
             else:
-                lines[key] = {part: line.validated_data[part] for part in MEASURE_PARTS}
+                # A part left out (only weight may be) takes the model's default.
+                lines[key] = {
+                    part: line.validated_data.get(part, _part_default(part))
+                    for part in MEASURE_PARTS
+                }
         if errors:
             raise serializers.ValidationError(errors)
         return lines

@@ -5,12 +5,18 @@ from __future__ import annotations
 import json
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
+from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
 from csplatform.api.base import TenantAPIView
+from csplatform.api.exceptions import PayloadTooLarge, error_body
 from csplatform.tenancy.models import Role
 from health.api.ingestion import IngestionLogged
 from health.models import IngestionSource
@@ -43,7 +49,7 @@ def throttled(request) -> Response | None:
     if verdict.allowed:
         return None
     return Response(
-        {"detail": "Too many requests; retry after the given seconds."},
+        error_body("Too many requests; retry after the given seconds.", "throttled"),
         status=status.HTTP_429_TOO_MANY_REQUESTS,
         headers={"Retry-After": str(verdict.retry_after)},
     )
@@ -93,7 +99,8 @@ class UsageEventIngestView(IngestionLogged, TenantAPIView):
                     "duplicates": serializers.IntegerField(),
                     "rejected": serializers.ListField(child=serializers.DictField()),
                 },
-            )
+            ),
+            429: OpenApiResponse(description="Too many requests; see Retry-After"),
         },
         examples=[
             OpenApiExample(
@@ -109,24 +116,17 @@ class UsageEventIngestView(IngestionLogged, TenantAPIView):
             return limited
         length = int(request.META.get("CONTENT_LENGTH") or 0)
         if length > settings.USAGE_MAX_BODY_BYTES:
-            return Response(
-                {"detail": f"Body larger than {settings.USAGE_MAX_BODY_BYTES} bytes."},
-                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            )
+            raise PayloadTooLarge(f"Body larger than {settings.USAGE_MAX_BODY_BYTES} bytes.")
         try:
             body = json.loads(request.data or b"null")
-        except (ValueError, UnicodeDecodeError):
-            return Response({"detail": "The body is not valid JSON."}, status=400)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            raise exceptions.ParseError("The body is not valid JSON.") from None
         events = _events_of(body)
         if events is None or not events:
-            return Response(
-                {"batch": ['Send an event object, a list of events, or {"batch": [...]}.']},
-                status=400,
+            raise exceptions.ValidationError(
+                {"batch": ['Send an event object, a list of events, or {"batch": [...]}.']}
             )
         if len(events) > settings.USAGE_MAX_BATCH:
-            return Response(
-                {"batch": [f"At most {settings.USAGE_MAX_BATCH} events per request."]},
-                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            )
+            raise PayloadTooLarge(f"At most {settings.USAGE_MAX_BATCH} events per request.")
         result = usage_batch_record(events=events)
         return Response(result.as_dict(), status=200)

@@ -1,0 +1,204 @@
+"""How the fuzzer runs (tests/api/test_fuzz.py), and the few things a schema
+cannot say, each narrowed to the answers it explains and with its reason.
+
+Everything else must hold as the schema says: a rule the code enforces on
+one value (a range, a length, a choice) is declared in the schema instead."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import strategies as st
+from schemathesis.config import SchemathesisConfig
+from schemathesis.core.failures import AcceptedNegativeData
+from schemathesis.openapi.checks import RejectedPositiveData
+
+SEED = 20260101
+# Per operation and phase. The coverage phase adds its own cases (boundaries,
+# each wrong type, missing parts) on top of these.
+EXAMPLES = 25
+
+
+def config(secret: str) -> SchemathesisConfig:
+    return SchemathesisConfig.from_dict(
+        {
+            "seed": SEED,
+            "headers": {"Authorization": f"Bearer {secret}"},
+            "generation": {
+                "mode": "all",  # positive and negative
+                "max-examples": EXAMPLES,
+                "deterministic": True,
+                # Every string the API stores refuses NUL (PostgreSQL text
+                # cannot hold it), by the parser, wherever it sits. OpenAPI has
+                # no way to say so short of a pattern on every string; the
+                # refusal has its own tests (tests/api/test_input_*.py).
+                "allow-x00": False,
+            },
+            "phases": {
+                "examples": {"enabled": True},
+                "coverage": {"enabled": True},
+                "fuzzing": {"enabled": True},
+                "stateful": {"enabled": False},
+            },
+            "checks": {"enabled": True},
+        }
+    )
+
+
+# Positive data the API refuses by design: valid by the schema, but an
+# OpenAPI 3.0 schema cannot say what makes it wrong. Each rule names the
+# fields it covers and the messages it explains: (fields, message, why).
+ANY = None
+BY_DESIGN_400 = [
+    (
+        {
+            "account",
+            "account_id",
+            "account_external_id",
+            "assignee",
+            "assignee_id",
+            "assignee_user",
+            "assignee_group",
+            "contact",
+            "depends_on",
+            "feature",
+            "id",
+            "owner",
+            "owner_email",
+            "profile",
+            "required_skill",
+            "segment",
+            "task_ids",
+        },
+        r"^No |does not exist|^Choose (a|another) ",
+        "the id or key of another object: a schema says it is a whole number (or a "
+        "text), not which exist in this tenant; unknown ones (another tenant's too) "
+        "are a 400 naming the field",
+    ),
+    ({"assignee"}, r"needs a signed-in user", "`me` means the signed-in user; a key has none"),
+    (
+        ANY,
+        r"already exists|^There is already",
+        "unique within the tenant: the value is taken by another object",
+    ),
+    (
+        ANY,
+        r"^Green from must be at least red below|^Choose a stage or a segment|"
+        r"^Give the account's id, or its external id|^Each measure once",
+        "a rule across fields or list items (red_below <= green_from; a stage or a "
+        "segment; account or account_external_id; each measure once)",
+    ),
+    (
+        ANY,
+        r"already has an open escalation|waits for this step; keep this step before it|"
+        r"^Snooze to a day after today|^The default profile cannot be deleted",
+        "the state of stored objects or today's date decides",
+    ),
+    (
+        {"trigger_config", "conditions", "actions"},
+        r".",
+        "a rule's trigger settings, conditions and action settings depend on the kind "
+        "chosen; the schema declares the kinds, work.rules checks each kind's settings",
+    ),
+    (
+        {"filters"},
+        r"^An attribute name starts with a letter",
+        "attribute names have a pattern, and OpenAPI 3.0 has no propertyNames",
+    ),
+]
+# The parser's limits hold for every value of a body, also in properties an
+# operation does not declare (and ignores): those cannot carry a schema.
+PARSER_LIMITS = re.compile(r"out of range|invalid text|finite|Nested more than")
+
+
+def _explained(path: str, messages: list[str], declared: set[str]) -> bool:
+    root = path.split(".", 1)[0]
+    if root not in declared and all(PARSER_LIMITS.search(m) for m in messages):
+        return True
+    return any(
+        (fields is ANY or root in fields) and all(re.search(pattern, m) for m in messages)
+        for fields, pattern, _why in BY_DESIGN_400
+    )
+
+
+def by_design(failure, case, response, declared: set[str]) -> bool:
+    """Whether `failure` is one the schema cannot prevent (see above)."""
+    if isinstance(failure, RejectedPositiveData) and response.status_code == 400:
+        try:
+            fields = response.json().get("fields") or {}
+        except ValueError:
+            return False
+        return bool(fields) and all(
+            _explained(path, messages, declared) for path, messages in fields.items()
+        )
+    if (
+        isinstance(failure, AcceptedNegativeData)
+        and case.operation.label == "POST /api/v1/events"
+        and response.status_code == 200
+    ):
+        # Ingestion answers a batch with 200 and lists each event it refused
+        # (by index, with the reason), storing the good ones: a body that is
+        # one bad event is a batch of one, accepted 0, rejected 1.
+        result = response.json()
+        return result.get("accepted") == 0 and bool(result.get("rejected"))
+    return False
+
+
+def _declared(raw: dict) -> dict[str, set[str]]:
+    """The JSON body properties each operation declares, by its label."""
+    components = raw.get("components", {}).get("schemas", {})
+    out = {}
+    for path, operations in raw.get("paths", {}).items():
+        for method, operation in operations.items():
+            body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+            schema = (body or {}).get("schema", {})
+            if "$ref" in schema:
+                schema = components[schema["$ref"].rsplit("/", 1)[1]]
+            out[f"{method.upper()} {path}"] = set(schema.get("properties", {}))
+    return out
+
+
+ID = re.compile(r"^[0-9]{1,18}$")
+
+
+def _known(ids: dict) -> dict[str, list[str]]:
+    """Seeded values by path parameter name."""
+    numbers = sorted({str(v) for v in ids.values() if isinstance(v, int)})
+    external = sorted(v for k, v in ids.items() if k.endswith("external_id"))
+    return {
+        "id": numbers,
+        "step_id": numbers,
+        "run_id": numbers,
+        "key": [ids["achievement"]],
+        "external_id": external,
+    }
+
+
+def register(schema, ids: dict) -> None:
+    """Hooks on this schema only: drop the failures above, and let path
+    parameters sometimes be the seeded objects' so that positive cases reach
+    real code, not only 404s."""
+    known = _known(ids)
+    declared = _declared(schema.raw_schema)
+
+    @schema.hook
+    def filter_failure(context, failure, case, response):
+        fields = declared.get(case.operation.label, set())
+        return not by_design(failure, case, response, fields)
+
+    @schema.hook
+    def flatmap_path_parameters(context, path_parameters):
+        # Only a value that is already valid is swapped, for another valid
+        # one, so a negative case stays negative.
+        swap = {
+            name: st.sampled_from(known[name])
+            for name, value in path_parameters.items()
+            if known.get(name)
+            and isinstance(value, str)
+            and value
+            and (ID.match(value) or not name.endswith("id"))
+        }
+        if not swap:
+            return st.just(path_parameters)
+        real = st.fixed_dictionaries(swap).map(lambda r: {**path_parameters, **r})
+        return st.one_of(st.just(path_parameters), real)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -11,6 +9,7 @@ from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
 from csplatform.api.base import TenantAPIView
+from csplatform.api.parsers import loads
 from csplatform.tenancy.models import Role
 from health.api.ingestion import IngestionLogged
 from health.models import IngestionSource
@@ -114,7 +113,7 @@ class UsageEventIngestView(IngestionLogged, TenantAPIView):
                 status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             )
         try:
-            body = json.loads(request.data or b"null")
+            body = loads(request.data or b"null", check=False)
         except (ValueError, UnicodeDecodeError):
             return Response({"detail": "The body is not valid JSON."}, status=400)
         events = _events_of(body)

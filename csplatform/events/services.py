@@ -13,7 +13,7 @@ from csplatform.events import registry
 from csplatform.events.models import DomainEvent, HandlerReceipt
 from csplatform.tenancy.context import current_tenant_id, tenant_context
 from csplatform.tenancy.models import Tenant
-from csplatform.tenancy.services import every_tenant_for_background_work
+from csplatform.tenancy.tasks import for_each_tenant
 
 logger = logging.getLogger(__name__)
 
@@ -92,8 +92,8 @@ def events_sweep_undispatched(*, older_than: timedelta, limit: int = 500) -> int
     from csplatform.events.tasks import dispatch_event
 
     cutoff = timezone.now() - older_than
-    sent = 0
-    for tenant in every_tenant_for_background_work():
+
+    def sweep(tenant: Tenant) -> int:
         with tenant_context(tenant):
             stale = list(
                 DomainEvent.objects.filter(dispatched_at__isnull=True, created_at__lt=cutoff)
@@ -101,9 +101,12 @@ def events_sweep_undispatched(*, older_than: timedelta, limit: int = 500) -> int
                 .values_list("pk", flat=True)[:limit]
             )
             DomainEvent.objects.filter(pk__in=stale).update(attempts=F("attempts") + 1)
+        # Sent once the attempts are committed, outside the tenant's transaction.
         for event_id in stale:
             dispatch_event.delay(tenant.pk, event_id)
-            sent += 1
+        return len(stale)
+
+    sent = sum(for_each_tenant(sweep, in_context=False))
     if sent:
         logger.info("re-dispatched %s domain events", sent)
     return sent

@@ -322,6 +322,15 @@ class Escalation(TenantScopedModel):
         return self.resolved_at is None
 
 
+class NoteKind(models.TextChoices):
+    """What a CSM writes on the timeline by hand; each value is the entry's
+    kind. Meetings and calls are customer contact (health's engagement)."""
+
+    NOTE = "note", "Note"
+    MEETING = "meeting_logged", "Meeting"
+    CALL = "call_logged", "Call"
+
+
 class TimelineEntry(TenantScopedModel):
     """The shared account timeline every app writes through `timeline_record`."""
 

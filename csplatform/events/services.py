@@ -10,6 +10,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from csplatform.events import registry
+from csplatform.events.catalogue import declared
 from csplatform.events.models import DomainEvent, HandlerReceipt
 from csplatform.tenancy.context import current_tenant_id, tenant_context
 from csplatform.tenancy.models import Tenant
@@ -19,8 +20,11 @@ logger = logging.getLogger(__name__)
 
 
 def event_record(*, kind: str, account_id: int | None = None, payload: dict | None = None):
-    """Write the event in the caller's transaction; dispatch it once that commits."""
-    event = DomainEvent.objects.create(kind=kind, account_id=account_id, payload=payload or {})
+    """Write the event in the caller's transaction; dispatch it once that commits.
+    The kind and its payload keys must be declared in the catalogue."""
+    payload = payload or {}
+    declared(kind).check_payload(payload)
+    event = DomainEvent.objects.create(kind=kind, account_id=account_id, payload=payload)
     tenant_id = current_tenant_id()
 
     def _dispatch() -> None:
@@ -35,8 +39,11 @@ def event_record(*, kind: str, account_id: int | None = None, payload: dict | No
 
 def events_record_many(*, kind: str, items: list[tuple[int | None, dict]]) -> list[DomainEvent]:
     """Record several events of one kind in one INSERT (for batch writers)."""
+    spec = declared(kind)
     if not items:
         return []
+    for _account_id, payload in items:
+        spec.check_payload(payload)
     events = DomainEvent.objects.bulk_create(
         [
             DomainEvent(kind=kind, account_id=account_id, payload=payload)

@@ -119,9 +119,11 @@ def test_sweep_redispatches_lost_events_for_every_tenant(recorder, tenant, other
         with tenant_context(t):
             force_adoption(factories.account(external_id=""))
             DomainEvent.objects.update(created_at=timezone.now() - timedelta(minutes=5))
-    # on_commit never fired inside the test transaction: both events are "lost".
+            # account_created, then stage_changed
+            assert DomainEvent.objects.count() == 2
+    # on_commit never fired inside the test transaction: all four events are "lost".
     assert recorder == []
-    assert events_sweep_undispatched(older_than=timedelta(minutes=1)) == 2
+    assert events_sweep_undispatched(older_than=timedelta(minutes=1)) == 4
     assert len(recorder) == 2
     assert events_sweep_undispatched(older_than=timedelta(minutes=1)) == 0
 

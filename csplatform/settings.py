@@ -1,22 +1,21 @@
 """Settings, all read from the environment through csplatform.env."""
 
-import os
 import sys
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from celery.schedules import crontab
 
+from csplatform.embedded import data_dir
 from csplatform.env import PRODUCTION, env, env_bool, env_list, required
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(env("CSP_DATA_DIR", str(BASE_DIR / "var")))
+DATA_DIR = data_dir()
 
-# Embedded PostgreSQL/Redis unless real servers are named (never in production).
-if not PRODUCTION and not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
-    from csplatform.embedded import ensure_services
-
-    os.environ.update(ensure_services(DATA_DIR))
+# PostgreSQL and Redis are named by DATABASE_URL / REDIS_URL. Importing
+# settings starts no server: the entry points (manage.py, runall, the celery
+# command, the test setup) call csplatform.embedded.ensure_env() first, which
+# starts the embedded ones and exports their URLs when these are missing.
 
 SECRET_KEY = required("DJANGO_SECRET_KEY", "dev-only-insecure-secret-key-change-me")
 DEBUG = env_bool("DJANGO_DEBUG", default=not PRODUCTION)

@@ -19,7 +19,7 @@ from csplatform.api.parsers import UnsafeValue, check_value, text_problem
 from csplatform.events.services import events_record_many
 from csplatform.tenancy.context import current_tenant_id, tenant_context
 from csplatform.tenancy.models import Tenant
-from csplatform.tenancy.services import every_tenant_for_background_work
+from csplatform.tenancy.tasks import for_each_tenant
 from health.debounce import schedule_clear, schedule_once
 from health.models import Feature, UsageMessage, UsagePending
 from health.services.scores import health_rescore_request
@@ -208,15 +208,16 @@ def usage_rollups_fold_all() -> int:
     """The beat sweep's catch-up: fold every tenant's queue (a lost schedule,
     Redis down, a worker restart). Crosses tenants deliberately, one tenant
     context at a time, as row-level security requires."""
-    folded = 0
-    for tenant in every_tenant_for_background_work():
+
+    def fold(tenant: Tenant) -> int:
         with tenant_context(tenant):
             # Also places tracks whose user was grouped by a racing request.
             usage_attach_users(user_ids=None)
             pending = UsagePending.objects.exists()
-        if pending:
-            folded += usage_rollups_fold(tenant=tenant)
-    return folded
+        # The fold commits chunk by chunk, so it runs outside that context.
+        return usage_rollups_fold(tenant=tenant) if pending else 0
+
+    return sum(for_each_tenant(fold, in_context=False))
 
 
 def usage_attach(*, account_id: int, external_id: str) -> int:
@@ -269,8 +270,6 @@ def usage_messages_prune(*, older_than: timedelta) -> int:
     12 hours; we keep them USAGE_DEDUPE_DAYS). Crosses tenants deliberately,
     one tenant context at a time, as row-level security requires."""
     cutoff = timezone.now() - older_than
-    removed = 0
-    for tenant in every_tenant_for_background_work():
-        with tenant_context(tenant):
-            removed += UsageMessage.objects.filter(created_at__lt=cutoff).delete()[0]
-    return removed
+    return sum(
+        for_each_tenant(lambda _: UsageMessage.objects.filter(created_at__lt=cutoff).delete()[0])
+    )

@@ -24,16 +24,11 @@ from csplatform.tenancy.models import Role
 from lifecycle.api.fields import AccountField
 from lifecycle.api.serializers.common import UserRefSerializer
 from work import selectors, services
-from work.models import Priority, Task, TaskStatus, TimeEntry
+from work.models import TASK_MOVES, Priority, Task, TaskStatus, TimeEntry
 
-# target status -> the FSM action that reaches it
-ACTION_FOR_STATUS = {
-    TaskStatus.IN_PROGRESS: "start",
-    TaskStatus.DONE: "complete",
-    TaskStatus.SKIPPED: "skip",
-    TaskStatus.CANCELLED: "cancel",
-    TaskStatus.OPEN: "reopen",
-}
+# target status -> the move that reaches it (each status has one)
+ACTION_FOR_STATUS = {m.target: m.name for m in TASK_MOVES}
+STATUS_MOVES = ", ".join(f"{'/'.join(m.sources)} → {m.target} {m.name}" for m in TASK_MOVES)
 
 
 class TaskOutputSerializer(serializers.Serializer):
@@ -276,8 +271,7 @@ class TaskViewSet(TenantScopedViewSet):
         request=TaskUpdateInputSerializer,
         responses={200: TaskOutputSerializer, 409: CONFLICT},
         description="Edit the task. A `status` different from the current one moves the "
-        "task (open→in_progress start, →done complete, →skipped skip, →cancelled cancel, "
-        "closed→open reopen); the same status changes nothing.",
+        f"task ({STATUS_MOVES}); the same status changes nothing.",
     )
     def partial_update(self, request, pk=None):
         task = self._task_for_write()
@@ -302,7 +296,7 @@ class TaskViewSet(TenantScopedViewSet):
         return self._task_response(task.pk)
 
     @extend_schema(
-        summary="Move the task: start, complete, skip, cancel or reopen",
+        summary=f"Move the task: {', '.join(services.TASK_ACTIONS)}",
         request=TaskTransitionInputSerializer,
         responses={200: TaskOutputSerializer, 409: CONFLICT},
     )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
 from csplatform.api.base import TenantAPIView
+from csplatform.api.exceptions import error_response
 from csplatform.api.parsers import loads
 from csplatform.tenancy.models import Role
 from health.api.ingestion import IngestionLogged
@@ -41,9 +42,10 @@ def throttled(request) -> Response | None:
     )
     if verdict.allowed:
         return None
-    return Response(
-        {"detail": "Too many requests; retry after the given seconds."},
-        status=status.HTTP_429_TOO_MANY_REQUESTS,
+    return error_response(
+        429,
+        "Too many requests; retry after the given seconds.",
+        "throttled",
         headers={"Retry-After": str(verdict.retry_after)},
     )
 
@@ -108,24 +110,19 @@ class UsageEventIngestView(IngestionLogged, TenantAPIView):
             return limited
         length = int(request.META.get("CONTENT_LENGTH") or 0)
         if length > settings.USAGE_MAX_BODY_BYTES:
-            return Response(
-                {"detail": f"Body larger than {settings.USAGE_MAX_BODY_BYTES} bytes."},
-                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            return error_response(
+                413, f"Body larger than {settings.USAGE_MAX_BODY_BYTES} bytes.", "too_large"
             )
         try:
             body = loads(request.data or b"null", check=False)
         except (ValueError, UnicodeDecodeError):
-            return Response({"detail": "The body is not valid JSON."}, status=400)
+            return error_response(400, "The body is not valid JSON.", "parse_error")
         events = _events_of(body)
         if events is None or not events:
-            return Response(
-                {"batch": ['Send an event object, a list of events, or {"batch": [...]}.']},
-                status=400,
-            )
+            message = 'Send an event object, a list of events, or {"batch": [...]}.'
+            return error_response(400, message, "invalid", {"batch": [message]})
         if len(events) > settings.USAGE_MAX_BATCH:
-            return Response(
-                {"batch": [f"At most {settings.USAGE_MAX_BATCH} events per request."]},
-                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            )
+            message = f"At most {settings.USAGE_MAX_BATCH} events per request."
+            return error_response(413, message, "too_large", {"batch": [message]})
         result = usage_batch_record(events=events)
         return Response(result.as_dict(), status=200)

@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from csplatform.dates import date_in_range
 from csplatform.events.services import event_record, events_record_many
 from csplatform.tenancy.context import current_tenant_id, tenant_context
 from csplatform.tenancy.models import Tenant, User
@@ -408,6 +409,10 @@ def nps_response_record(
         raise ValidationError({"score": ["A score is a whole number from 0 to 10."]})
     if contact is not None and contact.account_id != account.pk:
         raise ValidationError({"contact": ["This contact belongs to another account."]})
+    # An answer is given now or in the past (a day of clock skew allowed).
+    date_in_range(
+        responded_at, field="responded_at", not_after=timezone.localdate() + timedelta(days=1)
+    )
     respondent = (respondent or (contact.email if contact else "") or "").strip()
     if not respondent:
         respondent = f"contact:{contact.pk}" if contact else "anonymous"

@@ -33,6 +33,7 @@ WEEKLY_HOURS_VALIDATORS = [MinValueValidator(0, _HOURS), MaxValueValidator(168, 
 _SHARE = "Give a whole percentage from 0 to 90."
 UNPLANNED_SHARE_VALIDATORS = [MinValueValidator(0, _SHARE), MaxValueValidator(90, _SHARE)]
 _COOLDOWN = "Enter whole hours from 0 to 8,760."
+COOLDOWN_ERRORS = {"invalid": _COOLDOWN}
 COOLDOWN_VALIDATORS = [MinValueValidator(0, _COOLDOWN), MaxValueValidator(24 * 365, _COOLDOWN)]
 RULE_DESCRIPTION_MAX = 2000
 

@@ -10,7 +10,7 @@ from django.db import models
 
 from csplatform.tenancy.models import TenantScopedModel
 from lifecycle.models import Account
-from work.models.limits import COOLDOWN_VALIDATORS, RULE_DESCRIPTION_MAX
+from work.models.limits import COOLDOWN_ERRORS, COOLDOWN_VALIDATORS, RULE_DESCRIPTION_MAX
 
 
 class Trigger(models.TextChoices):
@@ -46,6 +46,7 @@ class Rule(TenantScopedModel):
     cooldown_hours = models.PositiveIntegerField(
         default=0,
         validators=COOLDOWN_VALIDATORS,
+        error_messages=COOLDOWN_ERRORS,
         help_text="After firing for an account, wait this long before firing for it again",
     )
     created_by = models.ForeignKey(

@@ -15,6 +15,7 @@ from work.models import (
     CsmProfile,
     OutOfOffice,
     Playbook,
+    PlaybookRun,
     PlaybookStep,
     Skill,
     WorkSettings,
@@ -109,7 +110,7 @@ class StepForm(forms.Form):
 
 class StartForm(forms.Form):
     playbook = forms.TypedChoiceField(coerce=int, label="Playbook")
-    reason = forms.CharField(required=False, max_length=300)
+    reason = model_formfield(PlaybookRun, "reason")
     # A fresh value per rendered form: sending the same form twice starts once.
     nonce = forms.RegexField(regex=r"^[A-Za-z0-9_-]{8,40}$", widget=forms.HiddenInput)
 

@@ -20,12 +20,12 @@ from rest_framework.response import Response
 
 from csplatform.tenancy.models import Role
 from lifecycle.api.fields import AccountField
-from lifecycle.api.serializers.common import ErrorSerializer, no_nul_characters
+from lifecycle.api.serializers.common import ErrorSerializer
 from lifecycle.api.views.base import ApiViewSet
 from lifecycle.models import Stage
 from work import selectors, services
 from work.api.fields import ID_BOUNDS, model_field
-from work.models import AssigneeRule, Playbook, PlaybookStep, Priority, TaskStatus
+from work.models import AssigneeRule, Playbook, PlaybookRun, PlaybookStep, Priority, TaskStatus
 
 STEP_ID = OpenApiParameter("step_id", int, OpenApiParameter.PATH, description="The step's id")
 
@@ -113,16 +113,14 @@ class StepInputSerializer(serializers.Serializer):
 
 class StartInputSerializer(serializers.Serializer):
     account_id = AccountField(help_text="The account to start the playbook on")
-    occurrence_key = serializers.CharField(
+    occurrence_key = model_field(
+        PlaybookRun,
+        "occurrence_key",
         required=False,
-        max_length=200,
-        validators=[no_nul_characters],
         help_text="What this start is for (e.g. your event id). Starting again with the same "
         "key creates nothing. Omitted: a new key per request, so a retry would start twice.",
     )
-    reason = serializers.CharField(
-        required=False, allow_blank=True, max_length=300, validators=[no_nul_characters]
-    )
+    reason = model_field(PlaybookRun, "reason")
 
 
 class RunTaskSerializer(serializers.Serializer):

@@ -112,6 +112,11 @@ def test_a_rule_stored_broken_reads_back_with_its_problem(api, inside):
     assert firing["status"] == "failed"
     assert firing["detail"]["reason"] == res.json()["problem"]
     assert api.get(URL).status_code == 200  # the list still reads
+    with inside():
+        Rule.objects.filter(pk=broken.pk).update(trigger_config=["x"], conditions="x")
+    again = api.get(f"{URL}{broken.pk}/")
+    assert again.status_code == 200
+    assert (again.json()["trigger_config"], again.json()["conditions"]) == ({}, [])
 
 
 def test_the_schema_describes_each_kind_from_its_declaration(client):

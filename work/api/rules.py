@@ -49,11 +49,26 @@ def _actions_help() -> str:
     )
 
 
+class StoredDictField(serializers.DictField):
+    """A stored JSON object read back; anything else stored there (a rule
+    changed in the database) reads as {}, and the rule's `problem` says why
+    it cannot run, so the response still matches its schema."""
+
+    def to_representation(self, value):
+        return super().to_representation(value if isinstance(value, dict) else {})
+
+
+class StoredListField(serializers.ListField):
+    def to_representation(self, data):
+        items = data if isinstance(data, list) else []
+        return super().to_representation([item for item in items if isinstance(item, dict)])
+
+
 class RuleActionSerializer(serializers.Serializer):
     kind = serializers.CharField(
         help_text="An action kind: " + ", ".join(action_kinds()) + ", or one another app registers"
     )
-    config = serializers.DictField(required=False, help_text=_actions_help())
+    config = StoredDictField(required=False, help_text=_actions_help())
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -68,9 +83,9 @@ class RuleOutputSerializer(serializers.Serializer):
     description = serializers.CharField(read_only=True)
     is_active = serializers.BooleanField(read_only=True)
     trigger = serializers.ChoiceField(choices=Trigger.choices, read_only=True)
-    trigger_config = serializers.DictField(read_only=True)
+    trigger_config = StoredDictField(read_only=True)
     trigger_summary = serializers.SerializerMethodField()
-    conditions = serializers.ListField(child=serializers.DictField(), read_only=True)
+    conditions = StoredListField(child=serializers.DictField(), read_only=True)
     cooldown_hours = serializers.IntegerField(read_only=True)
     actions = RuleActionSerializer(many=True, read_only=True, source="actions.all")
     problem = serializers.CharField(

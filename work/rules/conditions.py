@@ -34,33 +34,12 @@ import re
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db.models import (
-    BooleanField,
-    Case,
-    CharField,
-    DecimalField,
-    Func,
-    JSONField,
-    OuterRef,
-    Q,
-    Subquery,
-    Sum,
-    Value,
-    When,
-)
-from django.db.models.fields.json import DataContains, KeyTextTransform, KeyTransform
-from django.db.models.functions import Coalesce
-from django.db.models.lookups import (
-    Exact,
-    GreaterThan,
-    GreaterThanOrEqual,
-    LessThan,
-    LessThanOrEqual,
-)
+from django.db.models import Q
+from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 
 from csplatform.tenancy.models import Membership
-from lifecycle.models import Account, Contract, ContractStatus, Segment, Stage, Tier
-from lifecycle.segments import SegmentFilterBroken, segment_q
+from lifecycle.models import Contract, Segment, Stage, Tier
+from work.rules.condition_sql import arr_total, attribute_q, segment_members_q
 from work.rules.forms import LIST_MAX, TEXT_MAX, Errors, RuleBroken
 from work.validation import model_formfield
 
@@ -341,7 +320,7 @@ class AttributeKind(ConditionKind):
         return _scalar(value, booleans=op in ("eq", "ne"))
 
     def q(self, condition, segments):
-        return _attribute_q(condition["key"], condition["op"], condition.get("value"))
+        return attribute_q(condition["key"], condition["op"], condition.get("value"))
 
     def from_text(self, op, text):
         if op == "exists":
@@ -432,20 +411,6 @@ def conditions_check(rule) -> None:
         )
 
 
-def segment_members_q(segment: Segment) -> Q:
-    """The segment's members as a Q; SegmentFilterBroken naming the segment
-    if its saved filters cannot be compiled. (lifecycle is adding its own
-    `segment_members_q`; this call moves to it.)"""
-    try:
-        return segment_q(segment.filters or {})
-    except SegmentFilterBroken:
-        raise
-    except Exception as error:  # a filter saved before lifecycle's grammar was closed
-        raise SegmentFilterBroken(
-            segment_id=segment.pk, segment_name=segment.name, reason=str(error)[:TEXT_MAX]
-        ) from error
-
-
 def segments_for(conditions_lists: list[list[dict]]) -> dict[int, Segment]:
     """The segments these conditions name, in one query (none if none)."""
     ids = {
@@ -457,53 +422,6 @@ def segments_for(conditions_lists: list[list[dict]]) -> dict[int, Segment]:
     return {s.pk: s for s in Segment.objects.filter(pk__in=ids)} if ids else {}
 
 
-def arr_total():
-    """Per account (OuterRef pk): the ARR of its active contracts, 0 if none."""
-    total = (
-        Contract.objects.filter(account_id=OuterRef("pk"), status=ContractStatus.ACTIVE)
-        .values("account_id")
-        .annotate(total=Sum("arr"))
-        .values("total")
-    )
-    return Coalesce(
-        Subquery(total),
-        Value(Decimal(0)),
-        output_field=DecimalField(max_digits=16, decimal_places=2),
-    )
-
-
-class JsonbTypeof(Func):
-    function = "jsonb_typeof"
-    output_field = CharField()
-
-
-def _json(value) -> Value:
-    return Value(value, output_field=JSONField())
-
-
-def _attribute_q(key: str, op: str, value) -> Q:
-    value_json = KeyTransform(key, "attributes")
-    if op == "exists":
-        has = Q(attributes__has_key=key)
-        return has if value else ~has
-    if op == "eq":
-        return Q(Exact(value_json, _json(value)))
-    if op == "ne":
-        return ~Q(attributes__has_key=key) | ~Q(Exact(value_json, _json(value)))
-    if op == "contains":
-        text = KeyTextTransform(key, "attributes")
-        in_list = Q(Exact(JsonbTypeof(value_json), "array")) & Q(
-            DataContains(value_json, _json([value]))
-        )
-        in_text = Q(Exact(JsonbTypeof(value_json), "string")) & Q(
-            text.get_lookup("icontains")(text, str(value))
-        )
-        return in_list | in_text
-    kind = "string" if isinstance(value, str) else "number"
-    compare = {"gt": GreaterThan, "gte": GreaterThanOrEqual, "lt": LessThan, "lte": LessThanOrEqual}
-    return Q(Exact(JsonbTypeof(value_json), kind)) & Q(compare[op](value_json, _json(value)))
-
-
 def conditions_q(conditions: list[dict], segments: dict[int, Segment]) -> Q:
     """All of the conditions as one Q over Account (an empty list: every
     account). Stored conditions are taken as checked: run `conditions_check`
@@ -512,61 +430,6 @@ def conditions_q(conditions: list[dict], segments: dict[int, Segment]) -> Q:
     for condition in conditions:
         q &= KINDS[condition["field"]].q(condition, segments)
     return q
-
-
-def rules_matching_account(rules: list, account_id: int) -> tuple[set[int], dict[int, str]]:
-    """(ids of the rules whose conditions hold for the account, {rule id: why
-    it cannot run}) in one query for all of them (none when no rule has
-    conditions). A rule whose conditions no longer compile, or whose SQL
-    fails (a segment saved before the grammar closed), is set apart; the
-    others are still judged."""
-    from django.db import DatabaseError, transaction
-
-    broken: dict[int, str] = {}
-    passed = {rule.pk for rule in rules if not rule.conditions}
-    with_conditions = []
-    for rule in rules:
-        if not rule.conditions:
-            continue
-        try:
-            conditions_check(rule)
-        except RuleBroken as error:
-            broken[rule.pk] = error.message
-            continue
-        with_conditions.append(rule)
-    if not with_conditions:
-        return passed, broken
-    segments = segments_for([rule.conditions for rule in with_conditions])
-    flags = {}
-    for rule in with_conditions:
-        try:
-            q = conditions_q(rule.conditions, segments)
-        except SegmentFilterBroken as error:
-            broken[rule.pk] = error.message
-            continue
-        flags[f"r{rule.pk}"] = Case(
-            When(q, then=Value(True)), default=Value(False), output_field=BooleanField()
-        )
-    if not flags:
-        return passed, broken
-
-    def judge(of: dict) -> dict | None:
-        with transaction.atomic():  # a failing statement must not end the delivery
-            return Account.objects.filter(pk=account_id).annotate(**of).values(*of).first()
-
-    try:
-        row = judge(flags)
-    except DatabaseError:
-        # One rule's SQL fails: judge them one by one to find it.
-        row = {}
-        for name, flag in flags.items():
-            try:
-                row.update(judge({name: flag}) or {name: False})
-            except DatabaseError as error:
-                broken[int(name[1:])] = f"Its conditions could not run: {error}"[:500]
-    if row is None:
-        return set(), broken
-    return passed | {int(name[1:]) for name, hit in row.items() if hit}, broken
 
 
 def condition_summary(condition: dict, names: dict | None = None) -> str:

@@ -32,7 +32,7 @@ import logging
 from datetime import datetime, timedelta
 
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import BooleanField, Case, Count, Max, Q, Value, When
 from django.utils import timezone
 
 from csplatform.tenancy.context import tenant_context
@@ -40,12 +40,7 @@ from csplatform.tenancy.services import every_tenant_for_background_work
 from lifecycle.models import Account
 from lifecycle.segments import SegmentFilterBroken
 from work.models import ActionRun, FiringStatus, Rule, RuleAction, RuleFiring
-from work.rules.conditions import (
-    conditions_check,
-    conditions_q,
-    rules_matching_account,
-    segments_for,
-)
+from work.rules.conditions import conditions_check, conditions_q, segments_for
 from work.rules.forms import RuleBroken
 from work.rules.runner import firing_run
 from work.rules.triggers import SWEEP_LIMIT, TIMED_TRIGGERS, TRIGGERS, trigger_check
@@ -143,6 +138,59 @@ def _broken_firing(rule, account_id, key, payload, reason, now) -> RuleFiring | 
             )
     except IntegrityError:
         return None  # this occurrence was recorded already
+
+
+def rules_matching_account(rules: list, account_id: int) -> tuple[set[int], dict[int, str]]:
+    """(ids of the rules whose conditions hold for the account, {rule id: why
+    it cannot run}) in one query for all of them (none when no rule has
+    conditions). A rule whose conditions no longer compile, or whose SQL
+    fails (a segment saved before the grammar closed), is set apart; the
+    others are still judged."""
+    broken: dict[int, str] = {}
+    passed = {rule.pk for rule in rules if not rule.conditions}
+    with_conditions = []
+    for rule in rules:
+        if not rule.conditions:
+            continue
+        try:
+            conditions_check(rule)
+        except RuleBroken as error:
+            broken[rule.pk] = error.message
+            continue
+        with_conditions.append(rule)
+    if not with_conditions:
+        return passed, broken
+    segments = segments_for([rule.conditions for rule in with_conditions])
+    flags = {}
+    for rule in with_conditions:
+        try:
+            q = conditions_q(rule.conditions, segments)
+        except SegmentFilterBroken as error:
+            broken[rule.pk] = error.message
+            continue
+        flags[f"r{rule.pk}"] = Case(
+            When(q, then=Value(True)), default=Value(False), output_field=BooleanField()
+        )
+    if not flags:
+        return passed, broken
+
+    def judge(of: dict) -> dict | None:
+        with transaction.atomic():  # a failing statement must not end the delivery
+            return Account.objects.filter(pk=account_id).annotate(**of).values(*of).first()
+
+    try:
+        row = judge(flags)
+    except DatabaseError:
+        # One rule's SQL fails: judge them one by one to find it.
+        row = {}
+        for name, flag in flags.items():
+            try:
+                row.update(judge({name: flag}) or {name: False})
+            except DatabaseError as error:
+                broken[int(name[1:])] = f"Its conditions could not run: {error}"[:500]
+    if row is None:
+        return set(), broken
+    return passed | {int(name[1:]) for name, hit in row.items() if hit}, broken
 
 
 def _history(account_id: int, rules: list[Rule], now: datetime) -> dict[int, dict]:

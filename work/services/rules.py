@@ -46,11 +46,12 @@ def _previous_secret(rule: Rule | None, position: int, url: str) -> str:
     and the API never show it back)."""
     if rule is None or rule.pk is None:
         return ""
-    for action in rule.actions.all():
-        if action.kind == "webhook" and action.position == position:
+    webhooks = [a for a in rule.actions.all() if a.kind == "webhook" and isinstance(a.config, dict)]
+    for action in webhooks:
+        if action.position == position:
             return action.config.get("secret", "")
-    for action in rule.actions.all():
-        if action.kind == "webhook" and action.config.get("url") == url:
+    for action in webhooks:
+        if action.config.get("url") == url:
             return action.config.get("secret", "")
     return ""
 

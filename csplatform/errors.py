@@ -20,7 +20,7 @@ from typing import Any
 
 
 class DomainError(Exception):
-    status = 400
+    http_status = 400
     default_code = "error"
 
     def __init__(self, message: str, *, code: str | None = None, **extra: Any):
@@ -40,19 +40,19 @@ class DomainError(Exception):
 class Conflict(DomainError):
     """The change cannot happen in the object's current state (409)."""
 
-    status = 409
+    http_status = 409
     default_code = "conflict"
 
 
 class Forbidden(DomainError):
     """The actor may not do this (403)."""
 
-    status = 403
+    http_status = 403
     default_code = "forbidden"
 
 
 class NotFound(DomainError):
     """No such object for this tenant (404): another tenant's reads the same."""
 
-    status = 404
+    http_status = 404
     default_code = "not_found"

@@ -1,22 +1,21 @@
 """Settings, all read from the environment through csplatform.env."""
 
-import os
 import sys
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from celery.schedules import crontab
 
+from csplatform.embedded import data_dir
 from csplatform.env import PRODUCTION, env, env_bool, env_list, required
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(env("CSP_DATA_DIR", str(BASE_DIR / "var")))
+DATA_DIR = data_dir()
 
-# Embedded PostgreSQL/Redis unless real servers are named (never in production).
-if not PRODUCTION and not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
-    from csplatform.embedded import ensure_services
-
-    os.environ.update(ensure_services(DATA_DIR))
+# PostgreSQL and Redis are named by DATABASE_URL / REDIS_URL. Importing
+# settings starts no server: the entry points (manage.py, runall, the celery
+# command, the test setup) call csplatform.embedded.ensure_env() first, which
+# starts the embedded ones and exports their URLs when these are missing.
 
 SECRET_KEY = required("DJANGO_SECRET_KEY", "dev-only-insecure-secret-key-change-me")
 DEBUG = env_bool("DJANGO_DEBUG", default=not PRODUCTION)
@@ -33,7 +32,6 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
@@ -48,6 +46,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every request gets an id that its log lines and 5xx bodies carry.
+    "csplatform.ui.errors.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -60,6 +60,9 @@ MIDDLEWARE = [
     # Resolves the tenant (URL slug, API key or session) and runs the rest of
     # the request inside its transaction-scoped row-level-security context.
     "csplatform.tenancy.middleware.TenantContextMiddleware",
+    # Inside the tenant's transaction: refuses NUL in query strings, paths and
+    # form posts, and maps domain errors that escape a page view (422/409).
+    "csplatform.ui.errors.InputGuardMiddleware",
 ]
 
 ROOT_URLCONF = "csplatform.urls"
@@ -194,6 +197,8 @@ USAGE_RATE_LIMIT = int(env("CSP_USAGE_RATE_LIMIT", "1200"))
 USAGE_RATE_WINDOW_SECONDS = int(env("CSP_USAGE_RATE_WINDOW_SECONDS", "60"))
 # How long the per-request ingestion log (the "Ingestion" page) is kept.
 INGESTION_LOG_DAYS = max(1, int(env("CSP_INGESTION_LOG_DAYS", "14")))
+# The largest JSON body of any other API endpoint (413 above).
+API_MAX_BODY_BYTES = int(env("CSP_API_MAX_BODY_BYTES", str(1024 * 1024)))
 # Django refuses bodies above this before we can answer 413 ourselves.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(USAGE_MAX_BODY_BYTES * 2, 2_621_440)
 
@@ -244,11 +249,17 @@ REST_FRAMEWORK = {
         "csplatform.tenancy.drf.TenantSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["csplatform.tenancy.drf.HasTenantRole"],
-    "DEFAULT_PAGINATION_CLASS": "csplatform.tenancy.drf.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "csplatform.api.pagination.Pagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # Lists filter through their own filter serializers (one style), not a backend.
+    "DEFAULT_FILTER_BACKENDS": [],
+    "DEFAULT_PARSER_CLASSES": [
+        "csplatform.api.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "csplatform.tenancy.drf.exception_handler",
+    "EXCEPTION_HANDLER": "csplatform.api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": None,
 }
 SPECTACULAR_SETTINGS = {
@@ -262,6 +273,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "csplatform.api.schema.document_errors",
+    ],
     # One enum component for stages, whatever the field is called (to_stage, ...).
     "ENUM_NAME_OVERRIDES": {
         "StageEnum": "lifecycle.models.Stage",

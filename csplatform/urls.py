@@ -1,7 +1,9 @@
 """Composition root: every app's pages and API under one URL map."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from csplatform.ui import errors
 
 urlpatterns = [
     path("", include("csplatform.ui.urls")),
@@ -23,4 +25,11 @@ urlpatterns = [
     path("v1/", include("health.api.segment_urls")),  # Segment-compatible ingestion
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # Anything else under the API prefixes is a JSON 404, never an HTML page.
+    re_path(r"^(?:api|v1)/", errors.page_not_found),
 ]
+
+handler400 = "csplatform.ui.errors.bad_request"
+handler403 = "csplatform.ui.errors.permission_denied"
+handler404 = "csplatform.ui.errors.page_not_found"
+handler500 = "csplatform.ui.errors.server_error"

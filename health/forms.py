@@ -1,12 +1,15 @@
-"""Forms of the feature catalogue page. They check the shape of input; the
-services check the rules (a unique feature name)."""
+"""Forms of the feature catalogue and the health profile editor. They check
+the shape of input; the services check the rules (a unique feature name,
+every rule of a profile), and the limits shown come from the models."""
 
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 
-from health.models import Feature, HealthProfile, Measure
-from health.scoring import MEASURE_DEFAULTS
+from health.measures import MEASURES
+from health.models import Feature, HealthProfile, ProfileMeasure
 from lifecycle.models import Segment, Stage
 
 
@@ -38,22 +41,40 @@ class EventNameForm(forms.Form):
 
 
 NARROW = "width: 6.5rem"
+MEASURE_PARTS = ("weight", "bad", "good")
+
+
+def _number(model, name: str, form_class=forms.IntegerField, **kwargs) -> forms.Field:
+    """A form field for a model's number, with the model's limits (its
+    validators) as min and max: declared in the HTML, enforced once more
+    by the service."""
+    validators = model._meta.get_field(name).validators
+    limits = {
+        "min_value": next(
+            (v.limit_value for v in validators if isinstance(v, MinValueValidator)), None
+        ),
+        "max_value": next(
+            (v.limit_value for v in validators if isinstance(v, MaxValueValidator)), None
+        ),
+    }
+    return form_class(**limits, **kwargs)
 
 
 class HealthProfileForm(forms.Form):
     """A health profile with a row per measure (include, weight, bad, good).
     The measure fields are named `<measure>_include`, `<measure>_weight`,
     `<measure>_bad` and `<measure>_good`; `measure_rows()` groups them for
-    the template."""
+    the template. The rules are the service's (health_profile_save):
+    `add_service_errors` puts its messages on these fields."""
 
-    name = forms.CharField(max_length=100)
+    name = forms.CharField(max_length=HealthProfile._meta.get_field("name").max_length)
     stage = forms.ChoiceField(required=False, label="Stage")
     segment = forms.ModelChoiceField(
         queryset=Segment.all_tenants.none(), required=False, empty_label="Any segment"
     )
-    position = forms.IntegerField(
-        min_value=0,
-        max_value=32767,
+    position = _number(
+        HealthProfile,
+        "position",
         initial=100,
         help_text="Profiles are tried lowest position first; the first that matches wins.",
     )
@@ -62,11 +83,11 @@ class HealthProfileForm(forms.Form):
         label="Default profile",
         help_text="Judges every account no other profile matches (any stage and segment).",
     )
-    red_below = forms.IntegerField(min_value=0, max_value=100, initial=40, label="Red below")
-    green_from = forms.IntegerField(min_value=0, max_value=100, initial=70, label="Green from")
-    drop_alert_points = forms.IntegerField(
-        min_value=0,
-        max_value=100,
+    red_below = _number(HealthProfile, "red_below", initial=40, label="Red below")
+    green_from = _number(HealthProfile, "green_from", initial=70, label="Green from")
+    drop_alert_points = _number(
+        HealthProfile,
+        "drop_alert_points",
         initial=15,
         label="Drop alert (points in 7 days)",
         help_text="A fall of this many points within 7 days alerts even without a band change; "
@@ -79,31 +100,30 @@ class HealthProfileForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["stage"].choices = [("", "Any stage"), *Stage.choices]
         self.fields["segment"].queryset = segments
-        for measure, label in Measure.choices:
-            default = MEASURE_DEFAULTS[measure]
-            self.fields[f"{measure}_include"] = forms.BooleanField(
+        narrow = {"style": NARROW}
+        for spec in MEASURES:
+            m, label = spec.name, spec.label
+            self.fields[f"{m}_include"] = forms.BooleanField(
                 required=False, label=f"Include {label}"
             )
-            self.fields[f"{measure}_weight"] = forms.IntegerField(
+            self.fields[f"{m}_weight"] = _number(
+                ProfileMeasure,
+                "weight",
                 required=False,
-                min_value=1,
-                max_value=100,
                 initial=10,
                 label=f"{label} weight",
-                widget=forms.NumberInput(attrs={"style": NARROW}),
+                widget=forms.NumberInput(attrs=narrow),
             )
-            self.fields[f"{measure}_bad"] = forms.FloatField(
-                required=False,
-                initial=default.bad,
-                label=f"{label} bad",
-                widget=forms.NumberInput(attrs={"style": NARROW, "step": "any"}),
-            )
-            self.fields[f"{measure}_good"] = forms.FloatField(
-                required=False,
-                initial=default.good,
-                label=f"{label} good",
-                widget=forms.NumberInput(attrs={"style": NARROW, "step": "any"}),
-            )
+            for part, initial in (("bad", spec.bad), ("good", spec.good)):
+                self.fields[f"{m}_{part}"] = _number(
+                    ProfileMeasure,
+                    part,
+                    forms.FloatField,
+                    required=False,
+                    initial=initial,
+                    label=f"{label} {part}",
+                    widget=forms.NumberInput(attrs={**narrow, "step": "any"}),
+                )
 
     @staticmethod
     def initial_for(profile: HealthProfile) -> dict:
@@ -127,42 +147,14 @@ class HealthProfileForm(forms.Form):
     def measure_rows(self) -> list[dict]:
         return [
             {
-                "measure": measure,
-                "label": label,
-                "unit": MEASURE_DEFAULTS[measure].unit,
-                "include": self[f"{measure}_include"],
-                "weight": self[f"{measure}_weight"],
-                "bad": self[f"{measure}_bad"],
-                "good": self[f"{measure}_good"],
-                "cells": [self[f"{measure}_{part}"] for part in ("weight", "bad", "good")],
+                "measure": spec.name,
+                "label": spec.label,
+                "unit": spec.unit,
+                "include": self[f"{spec.name}_include"],
+                "cells": [self[f"{spec.name}_{part}"] for part in MEASURE_PARTS],
             }
-            for measure, label in Measure.choices
+            for spec in MEASURES
         ]
-
-    def clean(self):
-        data = super().clean()
-        chosen = 0
-        for measure, _label in Measure.choices:
-            if not data.get(f"{measure}_include"):
-                continue
-            chosen += 1
-            for part in ("weight", "bad", "good"):
-                key = f"{measure}_{part}"
-                if data.get(key) is None and key not in self.errors:
-                    self.add_error(key, "Needed for an included measure.")
-            bad, good = data.get(f"{measure}_bad"), data.get(f"{measure}_good")
-            if bad is not None and good is not None and bad == good:
-                self.add_error(f"{measure}_good", "Bad and good must differ.")
-        if not chosen:
-            self.add_error(None, "Include at least one measure.")
-        red, green = data.get("red_below"), data.get("green_from")
-        if red is not None and green is not None and red > green:
-            self.add_error("green_from", "Green from must be at least red below.")
-        if data.get("is_default") and data.get("stage"):
-            self.add_error("stage", "The default profile applies to every stage.")
-        if data.get("is_default") and data.get("segment"):
-            self.add_error("segment", "The default profile applies to every segment.")
-        return data
 
     def service_kwargs(self) -> dict:
         """Arguments of services.health_profile_save (and the preview)."""
@@ -177,12 +169,21 @@ class HealthProfileForm(forms.Form):
             "green_from": data["green_from"],
             "drop_alert_points": data["drop_alert_points"],
             "measures": {
-                measure: {
-                    "weight": data[f"{measure}_weight"],
-                    "bad": data[f"{measure}_bad"],
-                    "good": data[f"{measure}_good"],
-                }
-                for measure, _label in Measure.choices
-                if data.get(f"{measure}_include")
+                spec.name: {part: data.get(f"{spec.name}_{part}") for part in MEASURE_PARTS}
+                for spec in MEASURES
+                if data.get(f"{spec.name}_include")
             },
         }
+
+    def add_service_errors(self, error: ValidationError) -> None:
+        """The service's messages on the fields they name: `measures.nps.good`
+        is `nps_good`; what names no field goes on the form."""
+        for path, messages in getattr(error, "message_dict", {"": error.messages}).items():
+            parts = path.split(".")
+            if parts[0] == "measures" and len(parts) == 3:
+                field = f"{parts[1]}_{parts[2]}"
+            elif parts[0] == "measures" and len(parts) == 2:
+                field = f"{parts[1]}_include"
+            else:
+                field = path
+            self.add_error(field if field in self.fields else None, messages)

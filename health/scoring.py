@@ -1,41 +1,29 @@
-"""How a health score is computed: the measure defaults and the one set-based
-statement that scores a set of accounts (or all of a tenant's) from the
-rollups and lifecycle records, keeping each measure's working.
+"""How a health score is computed: the one set-based statement that scores a
+set of accounts (or all of a tenant's) from the rollups and lifecycle
+records, keeping each measure's working. Its per-measure columns come from
+the table of measures (health.measures); the signal CTEs below feed them.
 
 Every measure yields a raw value, or NULL when it has no data; its points
 are the raw value mapped linearly from the profile's `bad` (0) to `good`
 (100) and clamped. The score is the weighted mean of the measures that have
 data, so missing ones are left out and the rest re-weighted.
+
+The statement is SQL with named parameters (`%(name)s`) and fragments
+(`{name}`): the measures' columns, and the profile choice, whose segment
+subqueries Django compiles and the statement embeds whole, with their own
+parameters (see `Statement`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
+from health.measures import FIGURES, MEASURES, Figure
 from health.models import HealthProfile, Measure
+from lifecycle import segments
 from lifecycle.models import Account
-from lifecycle.segments import segment_q
-
-
-@dataclass(frozen=True)
-class MeasureDefault:
-    bad: float
-    good: float
-    unit: str
-
-
-# Thresholds a new tenant starts with (editable per profile).
-MEASURE_DEFAULTS: dict[str, MeasureDefault] = {
-    Measure.USAGE_FREQUENCY: MeasureDefault(2, 20, "active days of the last 30"),
-    Measure.BREADTH: MeasureDefault(0.1, 0.8, "share of key features used in 30 days"),
-    Measure.TREND: MeasureDefault(0.5, 1.1, "events last 30 days / the 30 before"),
-    Measure.LICENSE_UTILIZATION: MeasureDefault(0.2, 0.85, "active users / seats"),
-    Measure.NPS: MeasureDefault(-30, 50, "NPS of the latest answer per respondent"),
-    Measure.SUPPORT_LOAD: MeasureDefault(10, 0, "tickets in 30 days + 5 per open escalation"),
-    Measure.ENGAGEMENT: MeasureDefault(45, 7, "days since the last CSM contact"),
-    Measure.CSM_SENTIMENT: MeasureDefault(0, 100, "red 0, yellow 50, green 100"),
-    Measure.OUTCOMES: MeasureDefault(0, 1, "share of due stage outcomes done"),
-}
+from lifecycle.segments import SegmentFilterBroken
 
 # Profiles a new tenant starts with: onboarding accounts are judged on setup
 # progress, everyone else mostly on usage.
@@ -70,100 +58,56 @@ DEFAULT_PROFILES = [
     },
 ]
 
-# Which of the account's stored inputs each measure shows, under the names
-# the card and the API use.
-MEASURE_INPUTS: dict[str, dict[str, str]] = {
-    Measure.USAGE_FREQUENCY: {"active_days": "active_days", "days": "days"},
-    Measure.BREADTH: {"used": "used", "key_features": "key_features"},
-    Measure.TREND: {"last_30": "last_30", "previous_30": "previous_30"},
-    Measure.LICENSE_UTILIZATION: {"active_users": "active_users", "seats": "seats"},
-    Measure.NPS: {"responses": "responses", "promoters": "promoters", "detractors": "detractors"},
-    Measure.SUPPORT_LOAD: {"tickets": "tickets", "open_escalation": "open_escalation"},
-    Measure.ENGAGEMENT: {"last_contact": "last_contact"},
-    Measure.CSM_SENTIMENT: {"value": "sentiment", "comment": "sentiment_comment"},
-    Measure.OUTCOMES: {"done": "done", "required": "required", "due": "due"},
-}
-
-ESCALATION_TICKETS = 5  # an open escalation weighs as much as five tickets
 SENTIMENT_DAYS = 180  # an older CSM judgement no longer counts
 
-
-def profile_case(profiles: list[HealthProfile]) -> tuple[str, dict]:
-    """SQL choosing each account's profile (first match by position, then the
-    default), with its parameters. One CASE arm per profile, so choosing is
-    part of the statement, not a loop over accounts."""
-    arms, params = [], {}
-    default = next((p for p in profiles if p.is_default), None)
-    for i, profile in enumerate(p for p in profiles if not p.is_default):
-        conditions = []
-        if profile.stage:
-            params[f"p{i}_stage"] = profile.stage
-            conditions.append(f"a.stage = %(p{i}_stage)s")
-        if profile.segment_id:
-            members = Account.objects.filter(segment_q(profile.segment.filters)).values("id")
-            sql, seg_params = members.query.sql_with_params()
-            for j, value in enumerate(seg_params):
-                sql = sql.replace("%s", f"%(p{i}_s{j})s", 1)
-                params[f"p{i}_s{j}"] = value
-            conditions.append(f"a.id IN ({sql})")
-        condition = " AND ".join(conditions) or "TRUE"
-        arms.append(f"WHEN {condition} THEN {int(profile.pk)}")
-    fallback = str(int(default.pk)) if default else "NULL"
-    if not arms:
-        return f"{fallback}::bigint", params
-    return f"(CASE {' '.join(arms)} ELSE {fallback} END)::bigint", params
+Fragment = tuple[str, list]  # SQL with %s placeholders, and their values
 
 
-# Each measure's raw value from the account's facts (`f`), NULL when it has
-# no data. The statement gives every measure its own columns.
-MEASURE_RAW_SQL: dict[str, str] = {
-    Measure.USAGE_FREQUENCY: "CASE WHEN f.has_usage THEN f.active_days::float END",
-    Measure.BREADTH: (
-        "CASE WHEN f.has_usage AND f.key_features > 0"
-        " THEN f.features_used::float / f.key_features END"
-    ),
-    Measure.TREND: "CASE WHEN f.previous_30 > 0 THEN f.last_30::float / f.previous_30 END",
-    Measure.LICENSE_UTILIZATION: "CASE WHEN f.seats > 0 THEN f.active_users::float / f.seats END",
-    Measure.NPS: (
-        "CASE WHEN f.responses > 0 THEN 100.0 * (f.promoters - f.detractors) / f.responses END"
-    ),
-    Measure.SUPPORT_LOAD: (
-        "CASE WHEN f.sends_tickets OR f.is_escalated"
-        " THEN (f.tickets + %(escalation_tickets)s * f.is_escalated::int)::float END"
-    ),
-    # whole days, as people count them (and a score that changes daily)
-    Measure.ENGAGEMENT: "floor(extract(epoch FROM now() - f.last_at) / 86400.0)",
-    Measure.CSM_SENTIMENT: (
-        "CASE f.sentiment WHEN 'red' THEN 0.0 WHEN 'yellow' THEN 50.0 WHEN 'green' THEN 100.0 END"
-    ),
-    Measure.OUTCOMES: (
-        "f.done::float / nullif(CASE WHEN f.due THEN f.required ELSE f.done END, 0)"
-    ),
-}
+class Statement:
+    """SQL with `%(name)s` parameters and `{name}` fragments, rendered to one
+    string with positional parameters: a fragment (a Django-compiled
+    subquery, say) is embedded whole and its parameters spliced in at its
+    place, so nothing is ever rewritten inside it. Split once, at import."""
+
+    _TOKEN = re.compile(r"%\((\w+)\)s|\{(\w+)\}")
+
+    def __init__(self, text: str):
+        self.parts: list[tuple[str, str]] = []  # (kind, text or name)
+        at = 0
+        for token in self._TOKEN.finditer(text):
+            self._literal(text[at : token.start()])
+            self.parts.append(("param", token[1]) if token[1] else ("fragment", token[2]))
+            at = token.end()
+        self._literal(text[at:])
+
+    def _literal(self, text: str) -> None:
+        # A bare % would be read as a placeholder once the text is executed.
+        if "%" in text.replace("%%", ""):
+            raise ValueError(f"Stray % in SQL: {text!r}")
+        self.parts.append(("sql", text))
+
+    def render(self, values: dict, fragments: dict[str, Fragment]) -> Fragment:
+        sql, params = [], []
+        for kind, part in self.parts:
+            if kind == "sql":
+                sql.append(part)
+            elif kind == "param":
+                sql.append("%s")
+                params.append(values[part])
+            else:
+                fragment_sql, fragment_params = fragments[part]
+                sql.append(fragment_sql)
+                params.extend(fragment_params)
+        return "".join(sql), params
 
 
-# The account's stored inputs, from the statement's CTEs (see `facts`).
-INPUTS_SQL = [
-    ("active_days", "coalesce(daily.active_days, 0)"),
-    ("days", "30"),
-    ("last_30", "coalesce(daily.last_30, 0)"),
-    ("previous_30", "coalesce(daily.previous_30, 0)"),
-    ("active_users", "coalesce(users_30.n, 0)"),
-    ("seats", "coalesce(seats.n, 0)"),
-    ("used", "coalesce(fu.n, 0)"),
-    ("key_features", "kf.n"),
-    ("tickets", "coalesce(tickets.n, 0)"),
-    ("open_escalation", "acc.is_escalated"),
-    ("responses", "coalesce(nps.n, 0)"),
-    ("promoters", "coalesce(nps.promoters, 0)"),
-    ("detractors", "coalesce(nps.detractors, 0)"),
-    ("last_contact", "contact.last_at"),
-    ("sentiment", "sentiment.value"),
-    ("sentiment_comment", "sentiment.comment"),
-    ("done", "coalesce(outcomes.done, 0)"),
-    ("required", "coalesce(outcomes.required, 0)"),
-    ("due", "coalesce(outcomes.due, false)"),
-]
+# ---- The measures' columns, from the table of measures ----------------------
+
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
+for _name in [spec.name for spec in MEASURES] + [figure.column for figure in FIGURES]:
+    # Names are written into the SQL as identifiers and literals.
+    if not _IDENTIFIER.fullmatch(_name):
+        raise ValueError(f"Not a plain SQL name: {_name!r}")
 
 
 def _json_text(pairs: list[tuple[str, str]]) -> str:
@@ -174,14 +118,20 @@ def _json_text(pairs: list[tuple[str, str]]) -> str:
     return "(" + " || ".join(parts) + " || '}')"
 
 
-def _scoring_columns() -> dict[str, str]:
-    measures = [str(m) for m in Measure]
+def _in_facts(figure: Figure) -> bool:
+    """Only figures a raw value reads are columns of `facts` (materialized);
+    the rest are only kept in `inputs`."""
+    return any(re.search(rf"\bf\.{figure.column}\b", spec.raw) for spec in MEASURES)
+
+
+def _measure_columns() -> dict[str, Fragment]:
+    measures = [spec.name for spec in MEASURES]
     weight_columns = ", ".join(
         f"max(pm.{col}) FILTER (WHERE pm.measure = '{m}') AS {m}_{short}"
         for m in measures
         for col, short in (("weight", "w"), ("bad", "bad"), ("good", "good"))
     )
-    raw_columns = ", ".join(f"({MEASURE_RAW_SQL[m]})::float AS {m}" for m in measures)
+    raw_columns = ", ".join(f"({spec.raw})::float AS {spec.name}" for spec in MEASURES)
     point_columns = ", ".join(
         f"r.{m} AS {m}_raw, w.{m}_w, "
         f"CASE WHEN r.{m} IS NOT NULL AND w.{m}_w IS NOT NULL THEN greatest(0.0, least(100.0,"
@@ -208,23 +158,111 @@ def _scoring_columns() -> dict[str, str]:
         + " END"
         for m in measures
     )
-    return {
-        "{weight_columns}": weight_columns,
-        "{raw_columns}": raw_columns,
-        "{point_columns}": point_columns,
-        "{weighted_sum}": weighted_sum,
-        "{present_weight}": present_weight,
-        "{breakdown_parts}": breakdown_parts,
-        "{inputs_text}": _json_text(
-            [(key, f"coalesce(to_json({sql})::text, 'null')") for key, sql in INPUTS_SQL]
-        ),
+    figure_columns = ", ".join(f"{f.sql} AS {f.column}" for f in FIGURES if _in_facts(f))
+    inputs_text = _json_text(
+        [(f.column, f"coalesce(to_json({f.sql})::text, 'null')") for f in FIGURES if not f.internal]
+    )
+    columns = {
+        "weight_columns": weight_columns,
+        "raw_columns": raw_columns,
+        "point_columns": point_columns,
+        "weighted_sum": weighted_sum,
+        "present_weight": present_weight,
+        "breakdown_parts": breakdown_parts,
+        "figure_columns": figure_columns,
+        "inputs_text": inputs_text,
     }
+    return {name: (sql, []) for name, sql in columns.items()}
+
+
+MEASURE_COLUMNS = _measure_columns()
+
+
+# ---- Choosing each account's profile ------------------------------------------
+
+
+def _members_q(segment):
+    # Compiled through the closed filter grammar; raises SegmentFilterBroken.
+    return segments.segment_members_q(segment)
+
+
+def broken_segment(profile: HealthProfile, error: Exception) -> SegmentFilterBroken:
+    """The error to record on a profile whose segment cannot run."""
+    if isinstance(error, SegmentFilterBroken):
+        return error
+    segment = profile.segment
+    reason = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+    return SegmentFilterBroken(segment_id=segment.pk, segment_name=segment.name, reason=reason)
+
+
+def segment_members(profile: HealthProfile) -> Fragment:
+    """The SQL selecting the accounts of the profile's segment (of the tenant
+    in context), compiled by Django. Raises whatever the filter raises."""
+    members = Account.objects.filter(_members_q(profile.segment)).order_by().values("id")
+    sql, params = members.query.sql_with_params()
+    return sql, list(params)
+
+
+@dataclass
+class ProfileChoice:
+    """The profiles an account can fall to, with each segment profile's
+    members compiled; a profile whose segment cannot compile is in `broken`
+    instead, and accounts fall through it as if it did not exist."""
+
+    profiles: list[HealthProfile]
+    members: dict[int, Fragment] = field(default_factory=dict)
+    broken: dict[int, SegmentFilterBroken] = field(default_factory=dict)
+
+    @classmethod
+    def compile(cls, profiles: list[HealthProfile]) -> ProfileChoice:
+        choice = cls(profiles=list(profiles))
+        for profile in profiles:
+            if profile.segment_id and not profile.is_default:
+                try:
+                    choice.members[profile.pk] = segment_members(profile)
+                except Exception as error:  # any filter that cannot compile
+                    choice.leave_out(profile, error)
+        return choice
+
+    def leave_out(self, profile: HealthProfile, error: Exception) -> None:
+        self.members.pop(profile.pk, None)
+        self.broken[profile.pk] = broken_segment(profile, error)
+
+    def case(self) -> Fragment:
+        """SQL choosing each account's profile (first match by position, then
+        the default), with its parameters. One CASE arm per profile, so
+        choosing is part of the statement, not a loop over accounts."""
+        arms, params = [], []
+        default = next((p for p in self.profiles if p.is_default), None)
+        for profile in self.profiles:
+            if profile.is_default or profile.pk in self.broken:
+                continue
+            conditions = []
+            if profile.stage:
+                conditions.append("a.stage = %s")
+                params.append(profile.stage)
+            if profile.segment_id:
+                sql, members_params = self.members[profile.pk]
+                conditions.append(f"a.id IN ({sql})")
+                params.extend(members_params)
+            condition = " AND ".join(conditions) or "TRUE"
+            arms.append(f"WHEN {condition} THEN {int(profile.pk)}")
+        fallback = str(int(default.pk)) if default else "NULL"
+        if not arms:
+            return f"{fallback}::bigint", params
+        return f"(CASE {' '.join(arms)} ELSE {fallback} END)::bigint", params
+
+
+def score_statement(choice: ProfileChoice, values: dict) -> Fragment:
+    """The scoring statement and its parameters, for the named `values`."""
+    return SCORE_SQL.render(values, {**MEASURE_COLUMNS, "profile_case": choice.case()})
 
 
 # %(ids)s NULL scores every account of the tenant. Returns the accounts whose
 # band changed (or that were scored for the first time) or whose score fell by
 # the profile's alert points within 7 days, with old and new values.
-SCORE_SQL = """
+SCORE_SQL = Statement(
+    """
 WITH acc AS (
     SELECT a.id, a.stage, a.stage_entered_at, a.is_escalated, {profile_case} AS profile_id
     FROM lifecycle_account a
@@ -323,25 +361,7 @@ WITH acc AS (
 ), facts AS MATERIALIZED (
     -- One row per account with every figure the measures use; `inputs` keeps
     -- them for the card ("12 of 30 days active"), once per account.
-    SELECT acc.id AS account_id, acc.profile_id, acc.is_escalated,
-           ever.account_id IS NOT NULL AS has_usage,
-           coalesce(daily.active_days, 0) AS active_days,
-           coalesce(daily.last_30, 0) AS last_30,
-           coalesce(daily.previous_30, 0) AS previous_30,
-           coalesce(users_30.n, 0) AS active_users,
-           coalesce(seats.n, 0) AS seats,
-           coalesce(fu.n, 0) AS features_used,
-           kf.n AS key_features,
-           ts.sends AS sends_tickets,
-           coalesce(tickets.n, 0) AS tickets,
-           coalesce(nps.n, 0) AS responses,
-           coalesce(nps.promoters, 0) AS promoters,
-           coalesce(nps.detractors, 0) AS detractors,
-           contact.last_at,
-           sentiment.value AS sentiment,
-           coalesce(outcomes.done, 0) AS done,
-           coalesce(outcomes.required, 0) AS required,
-           coalesce(outcomes.due, false) AS due,
+    SELECT acc.id AS account_id, acc.profile_id, {figure_columns},
            {inputs_text} AS inputs
     FROM acc
     LEFT JOIN ever ON ever.account_id = acc.id
@@ -445,9 +465,7 @@ WHERE p.account_id IS NULL OR p.band IS DISTINCT FROM b.band
        AND b.drop_alert_points > 0
        AND (p.drop_alerted_at IS NULL OR p.drop_alerted_at < now() - interval '7 days'))
 """
-
-for _placeholder, _sql in _scoring_columns().items():
-    SCORE_SQL = SCORE_SQL.replace(_placeholder, _sql)
+)
 
 # The day's snapshot of every current score (the nightly job; a second run
 # the same day refreshes it rather than adding another).

@@ -18,7 +18,7 @@ from lifecycle.models import (
     StageHistory,
     TimelineEntry,
 )
-from lifecycle.segments import segment_q
+from lifecycle.segments import segment_members_q
 
 
 def _active_contracts():
@@ -61,7 +61,7 @@ def account_list(
     if escalated is not None:
         qs = qs.filter(is_escalated=escalated)
     if segment is not None:
-        qs = qs.filter(segment_q(segment.filters))
+        qs = qs.filter(segment_members_q(segment))
     return qs.order_by("name", "id")
 
 

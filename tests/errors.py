@@ -13,3 +13,8 @@ def error_fields(response) -> dict[str, list[str]]:
 
 def error_code(response) -> str:
     return response.json()["code"]
+
+
+def has_field(response, field: str) -> bool:
+    """Whether the error names `field` or something inside it (`field.key`)."""
+    return any(name == field or name.startswith(f"{field}.") for name in error_fields(response))

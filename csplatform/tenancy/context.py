@@ -105,6 +105,10 @@ def tenant_context(
             # The atomic block rolls back, and with it the local setting.
             raise
         else:
-            _set_local(TENANT_SETTING, previous)
+            # After a failed statement the transaction is marked for rollback,
+            # which restores the setting by itself; a query now would only
+            # raise TransactionManagementError and hide the real error.
+            if not connection.needs_rollback:
+                _set_local(TENANT_SETTING, previous)
         finally:
             _current.reset(token)

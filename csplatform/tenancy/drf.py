@@ -1,15 +1,12 @@
 """DRF plumbing named in settings.REST_FRAMEWORK: authentication by API key or
-session, role checks, pagination and JSON errors. Kept free of
-rest_framework.views imports, which load these classes at import time."""
+session, and role checks. Kept free of rest_framework.views imports, which
+load these classes at import time."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
-from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import SAFE_METHODS, BasePermission
-from rest_framework.response import Response
 
 from csplatform.tenancy.models import ApiKey, Role, role_at_least
 
@@ -70,23 +67,3 @@ class HasTenantRole(BasePermission):
             return role_at_least(role, getattr(view, "read_role", Role.VIEWER))
         needed = getattr(view, "write_roles", {}).get(getattr(view, "action", None))
         return role_at_least(role, needed or getattr(view, "write_role", Role.CSM))
-
-
-class Pagination(PageNumberPagination):
-    page_size_query_param = "page_size"
-    max_page_size = 500
-
-
-class Conflict(exceptions.APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The resource changed; reload and try again."
-    default_code = "conflict"
-
-
-def exception_handler(exc, context):
-    from rest_framework.views import exception_handler as drf_exception_handler
-
-    if isinstance(exc, DjangoValidationError):
-        detail = exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages}
-        return Response(detail, status=status.HTTP_400_BAD_REQUEST)
-    return drf_exception_handler(exc, context)

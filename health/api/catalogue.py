@@ -10,7 +10,7 @@ from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from csplatform.tenancy.api import TenantScopedViewSet
+from csplatform.api.base import TenantScopedViewSet
 from csplatform.tenancy.context import current
 from csplatform.tenancy.models import Role
 from health import services

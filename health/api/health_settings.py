@@ -6,8 +6,8 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from csplatform.api.base import TenantAPIView
 from csplatform.tenancy.models import Role
 from health import services
 
@@ -33,7 +33,7 @@ class HealthSettingsSerializer(serializers.Serializer):
     )
 
 
-class HealthSettingsView(APIView):
+class HealthSettingsView(TenantAPIView):
     read_role = Role.LEADER
     write_role = Role.ADMIN
     serializer_class = HealthSettingsSerializer  # the browsable API's form

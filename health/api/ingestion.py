@@ -3,13 +3,13 @@ read API integrators use to see what was accepted and rejected, and why."""
 
 from __future__ import annotations
 
+from django.db import connection
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from csplatform.tenancy.api import TenantScopedViewSet
+from csplatform.api.base import TenantAPIView, TenantScopedViewSet
 from csplatform.tenancy.context import current
 from csplatform.tenancy.models import Role
 from health.models import IngestionLog, IngestionSource
@@ -17,9 +17,15 @@ from health.selectors import ingestion_errors, ingestion_summary
 from health.services import ingestion_request_record
 
 
+def broken() -> bool:
+    return connection.needs_rollback
+
+
 def _reason(data: object) -> str:
-    """The message of a refused request: {"detail": ...} or {"field": [...]}."""
+    """The message of a refused request (the error body's detail)."""
     if isinstance(data, dict):
+        if isinstance(data.get("detail"), str):
+            return data["detail"]
         for value in data.values():
             if isinstance(value, list) and value:
                 value = value[0]
@@ -38,7 +44,9 @@ class IngestionLogged:
     def finalize_response(self, request, response, *args, **kwargs):
         ctx = current()
         status = response.status_code
-        if request.method == "POST" and ctx is not None and status < 500:
+        # A statement that failed (e.g. a value out of range, answered 400)
+        # has doomed the transaction: nothing more can be written in it.
+        if request.method == "POST" and ctx is not None and status < 500 and not broken():
             data = getattr(response, "data", None)
             ingestion_request_record(
                 api_key_id=ctx.api_key_id,
@@ -105,7 +113,7 @@ class IngestionErrorSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class IngestionSummaryView(APIView):
+class IngestionSummaryView(TenantAPIView):
     """Read-only. A csm-role key (what ingestion needs) may read it, so an
     integration can check its own deliveries."""
 

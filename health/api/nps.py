@@ -9,12 +9,11 @@ from drf_spectacular.utils import OpenApiExample, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from csplatform.api.base import TenantScopedViewSet, validated
 from csplatform.tenancy.models import Role
 from health import selectors, services
 from health.models import NpsResponse
 from lifecycle.api.fields import AccountExternalIdField, AccountField
-from lifecycle.api.filters import validated
-from lifecycle.api.views.base import ApiViewSet
 from lifecycle.models import Contact
 
 
@@ -89,7 +88,7 @@ class NpsFilterSerializer(serializers.Serializer):
     category = serializers.ChoiceField(choices=list(selectors.NPS_CATEGORIES), required=False)
 
 
-class NpsResponseViewSet(ApiViewSet):
+class NpsResponseViewSet(TenantScopedViewSet):
     """NPS answers: posted by integrations (csm keys and up), read by anyone."""
 
     model = NpsResponse

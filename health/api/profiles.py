@@ -4,43 +4,33 @@ tenant) and preview how many accounts an edit would move between bands."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from csplatform.api.base import TenantScopedViewSet
 from csplatform.tenancy.models import Role
 from health import selectors, services
 from health.api.scores import ProfileField
-from health.models import HealthProfile, Measure
+from health.measures import BY_NAME
+from health.models import HealthProfile, Measure, ProfileMeasure
+from health.services.profiles import MEASURE_PARTS, PLAIN_NAME, PROFILE_DEFAULTS, SETTINGS
 from lifecycle.api.filters import SegmentField
 from lifecycle.api.serializers.common import ErrorSerializer
-from lifecycle.api.views.base import ApiViewSet
-from lifecycle.models import Stage
-
-# What a profile is saved with when a create leaves a field out.
-PROFILE_DEFAULTS = {
-    "segment": None,
-    "stage": "",
-    "position": 100,
-    "is_default": False,
-    "red_below": 40,
-    "green_from": 70,
-    "drop_alert_points": 15,
-}
 
 
 class ProfileMeasureSerializer(serializers.Serializer):
     measure = serializers.ChoiceField(choices=Measure.choices)
     label = serializers.SerializerMethodField()
-    weight = serializers.IntegerField(min_value=1, max_value=100)
+    weight = serializers.IntegerField()
     bad = serializers.FloatField(help_text="Raw value worth 0 points")
     good = serializers.FloatField(
         help_text="Raw value worth 100 points (under bad: lower is better)"
     )
 
     def get_label(self, line) -> str:
-        return Measure(line.measure).label
+        return BY_NAME[line.measure].label if line.measure in BY_NAME else line.measure
 
 
 class ProfileOutputSerializer(serializers.Serializer):
@@ -54,31 +44,84 @@ class ProfileOutputSerializer(serializers.Serializer):
     green_from = serializers.IntegerField(read_only=True)
     drop_alert_points = serializers.IntegerField(read_only=True)
     measures = ProfileMeasureSerializer(many=True, read_only=True, source="measures.all")
-
-
-class ProfileInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    measures = ProfileMeasureSerializer(many=True)
-    stage = serializers.ChoiceField(
-        choices=Stage.choices, required=False, allow_blank=True, help_text="Empty: any stage"
+    last_error = serializers.CharField(
+        read_only=True,
+        help_text="Why the last re-score left this profile out (its segment's filter cannot "
+        "run); empty when it scores",
     )
-    segment = SegmentField(required=False, allow_null=True, help_text="Segment id, or null")
-    position = serializers.IntegerField(min_value=0, max_value=32767, required=False)
-    is_default = serializers.BooleanField(required=False)
-    red_below = serializers.IntegerField(min_value=0, max_value=100, required=False)
-    green_from = serializers.IntegerField(min_value=0, max_value=100, required=False)
-    drop_alert_points = serializers.IntegerField(min_value=0, max_value=100, required=False)
+    last_error_at = serializers.DateTimeField(
+        read_only=True, allow_null=True, help_text="Since when"
+    )
 
-    def validate_measures(self, lines):
-        seen = [line["measure"] for line in lines]
-        twice = sorted({m for m in seen if seen.count(m) > 1})
-        if twice:
-            raise serializers.ValidationError(f"Each measure once: {', '.join(twice)} repeated.")
+
+class ProfileMeasureInputSerializer(serializers.ModelSerializer):
+    """One measure line, converted to types; its limits are the model's."""
+
+    class Meta:
+        model = ProfileMeasure
+        fields = ["measure", *MEASURE_PARTS]
+        extra_kwargs = {
+            # The message does not echo what was sent: it may not be printable.
+            "measure": {"error_messages": {"invalid_choice": "Not a measure of the list."}},
+            "bad": {"help_text": "Raw value worth 0 points"},
+            "good": {"help_text": "Raw value worth 100 points (under bad: lower is better)"},
+        }
+
+
+@extend_schema_field(ProfileMeasureInputSerializer(many=True))
+class MeasureLinesField(serializers.Field):
+    """The measure lines, by measure: {measure: {weight, bad, good}}. A line's
+    errors are under its measure's name (`measures.nps.good`), or its
+    position when it names no measure. Each line is whole, even in a PATCH:
+    giving `measures` replaces them all."""
+
+    default_error_messages = {"not_a_list": "A list of measure lines."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, list):
+            self.fail("not_a_list")
+        lines: dict[str, dict] = {}
+        errors: dict[str, object] = {}
+        for i, item in enumerate(data):
+            line = ProfileMeasureInputSerializer(data=item)
+            # By the name sent when it is a plain one (even an unknown one).
+            name = item.get("measure") if isinstance(item, dict) else None
+            key = name if isinstance(name, str) and PLAIN_NAME.fullmatch(name) else str(i)
+            if not line.is_valid():
+                errors.setdefault(key, line.errors)
+            elif key in lines:
+                errors[key] = {"measure": ["Each measure once."]}
+            else:
+                lines[key] = {part: line.validated_data[part] for part in MEASURE_PARTS}
+        if errors:
+            raise serializers.ValidationError(errors)
         return lines
+
+    def to_representation(self, value):  # pragma: no cover (input only)
+        return value
+
+
+class ProfileInputSerializer(serializers.ModelSerializer):
+    """A profile as sent: types and the model's limits; the service checks
+    the rules (health_profile_save)."""
+
+    measures = MeasureLinesField()
+    segment = SegmentField(required=False, allow_null=True, help_text="Segment id, or null")
+
+    class Meta:
+        model = HealthProfile
+        fields = ["name", "measures", "segment", *SETTINGS]
+        extra_kwargs = {
+            "stage": {"help_text": "Empty: any stage"},
+            "position": {"help_text": "Lower is tried first"},
+        }
 
 
 class ProfilePreviewInputSerializer(ProfileInputSerializer):
     id = ProfileField(required=False, help_text="The profile being edited; leave out for a new one")
+
+    class Meta(ProfileInputSerializer.Meta):
+        fields = ["id", *ProfileInputSerializer.Meta.fields]
 
 
 class BandMoveSerializer(serializers.Serializer):
@@ -100,7 +143,7 @@ def _current(profile: HealthProfile) -> dict:
     return {
         "name": profile.name,
         "measures": {
-            m.measure: {"weight": m.weight, "bad": m.bad, "good": m.good}
+            m.measure: {part: getattr(m, part) for part in MEASURE_PARTS}
             for m in profile.measures.all()
         },
         **{key: getattr(profile, key) for key in PROFILE_DEFAULTS},
@@ -111,16 +154,11 @@ def profile_fields(data: dict, profile: HealthProfile | None) -> dict:
     """The whole profile for health_profile_save: what the request gave, the
     rest from the profile as stored (or the defaults for a new one)."""
     given = dict(data)
-    if "measures" in given:
-        given["measures"] = {
-            line["measure"]: {k: line[k] for k in ("weight", "bad", "good")}
-            for line in given["measures"]
-        }
     base = _current(profile) if profile is not None else dict(PROFILE_DEFAULTS)
     return {**base, **given, "profile": profile}
 
 
-class HealthProfileViewSet(mixins.RetrieveModelMixin, ApiViewSet):
+class HealthProfileViewSet(mixins.RetrieveModelMixin, TenantScopedViewSet):
     """Health profiles in the order they are tried; leaders and admins edit."""
 
     model = HealthProfile

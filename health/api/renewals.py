@@ -8,12 +8,12 @@ from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from csplatform.api.base import TenantScopedViewSet, validated
+from csplatform.api.fields import MemberField
 from health import selectors
 from health.models import HealthScore
 from health.selectors.renewals import RISKS
-from lifecycle.api.fields import MemberField
-from lifecycle.api.filters import SegmentField, validated
-from lifecycle.api.views.base import ApiViewSet
+from lifecycle.api.filters import SegmentField
 
 
 class RenewalFilterSerializer(serializers.Serializer):
@@ -74,7 +74,7 @@ class RenewalSummarySerializer(serializers.Serializer):
     by_risk = RiskTotalSerializer(many=True, read_only=True)
 
 
-class HealthRenewalViewSet(ApiViewSet):
+class HealthRenewalViewSet(TenantScopedViewSet):
     model = HealthScore  # scoping only; rows are built by the selector
 
     def _report(self, request):

@@ -8,12 +8,12 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from csplatform.api.base import TenantScopedViewSet, validated
+from csplatform.api.fields import MemberField
 from health import selectors, services
 from health.models import Band, HealthProfile, HealthScore
-from lifecycle.api.fields import MemberField
-from lifecycle.api.filters import SegmentField, validated
+from lifecycle.api.filters import SegmentField
 from lifecycle.api.serializers.common import ErrorSerializer, UserRefSerializer
-from lifecycle.api.views.base import ApiViewSet
 from lifecycle.models import Account
 
 
@@ -75,7 +75,7 @@ class SentimentOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
 
 
-class AccountHealthViewSet(ApiViewSet):
+class AccountHealthViewSet(TenantScopedViewSet):
     """Per account: the score card, its history and the CSM's sentiment."""
 
     model = Account
@@ -100,10 +100,14 @@ class AccountHealthViewSet(ApiViewSet):
 
     @extend_schema(
         summary="One point per day: the day's last score and band",
+        description="A plain array, oldest day first: one trend line of at most `days` "
+        "points, not paginated.",
         parameters=[HistoryFilterSerializer],
         responses=HistoryPointOutputSerializer(many=True),
     )
-    @action(detail=True, methods=["get"], url_path="health/history")
+    # A series bounded by `days` (365 at most) that a chart draws whole, so it
+    # is an array, documented as one, rather than pages of 50.
+    @action(detail=True, methods=["get"], url_path="health/history", pagination_class=None)
     def health_history(self, request, pk=None):
         account = self.get_object()
         days = validated(HistoryFilterSerializer, request)["days"]
@@ -174,7 +178,7 @@ class ScoreOutputSerializer(serializers.Serializer):
     scored_at = serializers.DateTimeField(read_only=True)
 
 
-class HealthScoreViewSet(ApiViewSet):
+class HealthScoreViewSet(TenantScopedViewSet):
     """Every account's current score, for portfolio views and exports."""
 
     model = HealthScore

@@ -8,15 +8,15 @@ body, drop a batch on any 4xx and retry on 429/5xx; so one bad message is a
 from __future__ import annotations
 
 import gzip
-import json
 import zlib
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from csplatform.api.base import TenantAPIView
+from csplatform.api.parsers import loads
 from csplatform.tenancy.models import Role
 from health.api.ingestion import IngestionLogged
 from health.api.views import RawJSONParser, throttled
@@ -42,7 +42,7 @@ def _body(request) -> bytes | Response:
 
 
 @extend_schema(exclude=True)  # Segment's own spec documents these
-class SegmentView(IngestionLogged, APIView):
+class SegmentView(IngestionLogged, TenantAPIView):
     parser_classes = [RawJSONParser]
     write_role = Role.CSM
     ingestion_source = IngestionSource.SEGMENT
@@ -56,7 +56,7 @@ class SegmentView(IngestionLogged, APIView):
         if isinstance(raw, Response):
             return raw
         try:
-            body = json.loads(raw or b"null")
+            body = loads(raw or b"null", check=False)
         except (ValueError, UnicodeDecodeError):
             return Response({"detail": "The body is not valid JSON."}, status=400)
         if not isinstance(body, dict):

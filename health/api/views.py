@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from csplatform.api.base import TenantAPIView
+from csplatform.api.parsers import loads
 from csplatform.tenancy.models import Role
 from health.api.ingestion import IngestionLogged
 from health.models import IngestionSource
@@ -59,7 +58,7 @@ def _events_of(body: object) -> list | None:
     return None
 
 
-class UsageEventIngestView(IngestionLogged, APIView):
+class UsageEventIngestView(IngestionLogged, TenantAPIView):
     parser_classes = [RawJSONParser]
     write_role = Role.CSM
     ingestion_source = IngestionSource.EVENTS
@@ -114,7 +113,7 @@ class UsageEventIngestView(IngestionLogged, APIView):
                 status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
             )
         try:
-            body = json.loads(request.data or b"null")
+            body = loads(request.data or b"null", check=False)
         except (ValueError, UnicodeDecodeError):
             return Response({"detail": "The body is not valid JSON."}, status=400)
         events = _events_of(body)

@@ -3,24 +3,28 @@ the current score per account with its breakdown, daily and band-change
 snapshots, and the signals only health owns (NPS responses, CSM sentiment)."""
 
 from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from csplatform.tenancy.models import TenantScopedModel
+from health.measures import MEASURES
 from lifecycle.models import Stage
 
+# Measure.USAGE_FREQUENCY == "usage_frequency", ...: one member per spec of
+# health.measures, in its order.
+Measure = models.TextChoices(
+    "Measure", [(spec.name.upper(), (spec.name, spec.label)) for spec in MEASURES]
+)
 
-class Measure(models.TextChoices):
-    USAGE_FREQUENCY = "usage_frequency", "Usage frequency"
-    BREADTH = "breadth", "Key feature breadth"
-    TREND = "trend", "Usage trend"
-    LICENSE_UTILIZATION = "license_utilization", "License utilization"
-    NPS = "nps", "NPS"
-    SUPPORT_LOAD = "support_load", "Support load"
-    ENGAGEMENT = "engagement", "CSM engagement"
-    CSM_SENTIMENT = "csm_sentiment", "CSM sentiment"
-    OUTCOMES = "outcomes", "Stage outcomes"
+# Bands and alerts are on the 0-100 scale of the score.
+PERCENT = [MaxValueValidator(100)]
+WEIGHT_MIN, WEIGHT_MAX = 1, 100
+WEIGHT = [MinValueValidator(WEIGHT_MIN), MaxValueValidator(WEIGHT_MAX)]
+# A threshold is a raw value: days, counts, ratios, NPS. Far beyond any of
+# them is a typo, and keeps every threshold a finite float.
+THRESHOLD = [MinValueValidator(-1e9), MaxValueValidator(1e9)]
 
 
 class Band(models.TextChoices):
@@ -41,11 +45,15 @@ class HealthProfile(TenantScopedModel):
     stage = models.CharField(max_length=20, choices=Stage.choices, blank=True, default="")
     position = models.PositiveSmallIntegerField(default=100)
     is_default = models.BooleanField(default=False)
-    red_below = models.PositiveSmallIntegerField(default=40)
-    green_from = models.PositiveSmallIntegerField(default=70)
+    red_below = models.PositiveSmallIntegerField(default=40, validators=PERCENT)
+    green_from = models.PositiveSmallIntegerField(default=70, validators=PERCENT)
     # Early warning: a fall of this many points within 7 days alerts even
     # without a band change.
-    drop_alert_points = models.PositiveSmallIntegerField(default=15)
+    drop_alert_points = models.PositiveSmallIntegerField(default=15, validators=PERCENT)
+    # Why the last re-score had to leave this profile out (its segment's
+    # filter cannot run), and when; cleared once it scores cleanly again.
+    last_error = models.TextField(blank=True, default="")
+    last_error_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["position", "id"]
@@ -71,15 +79,19 @@ class ProfileMeasure(TenantScopedModel):
 
     profile = models.ForeignKey(HealthProfile, on_delete=models.CASCADE, related_name="measures")
     measure = models.CharField(max_length=30, choices=Measure.choices)
-    weight = models.PositiveSmallIntegerField(default=10)
-    bad = models.FloatField()
-    good = models.FloatField()
+    weight = models.PositiveSmallIntegerField(default=10, validators=WEIGHT)
+    bad = models.FloatField(validators=THRESHOLD)
+    good = models.FloatField(validators=THRESHOLD)
 
     class Meta:
         ordering = ["profile", "measure"]
         constraints = [
             models.UniqueConstraint(fields=["profile", "measure"], name="profile_measure_once"),
             models.CheckConstraint(condition=~Q(bad=models.F("good")), name="measure_bad_not_good"),
+            models.CheckConstraint(
+                condition=Q(weight__gte=WEIGHT_MIN, weight__lte=WEIGHT_MAX),
+                name="measure_weight_in_range",
+            ),
         ]
 
 

@@ -8,7 +8,7 @@ from django.db.models import F, Q, QuerySet
 
 from health.models import CsmSentiment, HealthProfile, HealthScore, NpsResponse
 from lifecycle.models import Account, Segment
-from lifecycle.segments import segment_q
+from lifecycle.segments import segment_members_q
 
 NPS_CATEGORIES = {
     "promoter": Q(score__gte=9),
@@ -35,7 +35,7 @@ def health_score_list(
     if owner_id:
         qs = qs.filter(account__owner_id=owner_id)
     if segment is not None:
-        qs = qs.filter(account__in=Account.objects.filter(segment_q(segment.filters)).values("id"))
+        qs = qs.filter(account__in=Account.objects.filter(segment_members_q(segment)).values("id"))
     score = F("score").desc(nulls_last=True) if descending else F("score").asc(nulls_last=True)
     return qs.order_by(score, "account__name", "account_id")
 

@@ -27,7 +27,7 @@ from django.utils import timezone
 from csplatform.tenancy.context import current_tenant_id
 from health.models import Band, HealthSnapshot, Measure
 from lifecycle.models import Account, Contract, ContractStatus, Segment
-from lifecycle.segments import segment_q
+from lifecycle.segments import segment_members_q
 
 NO_DATA = ""  # the band of accounts not scored yet, or scored without any data
 MOVERS = 10
@@ -41,7 +41,7 @@ def portfolio_accounts(*, owner_id: int | None = None, segment: Segment | None =
     if owner_id is not None:
         accounts = accounts.filter(owner_id=owner_id)
     if segment is not None:
-        accounts = accounts.filter(segment_q(segment.filters))
+        accounts = accounts.filter(segment_members_q(segment))
     return accounts
 
 

@@ -15,7 +15,7 @@ from django.utils import timezone
 from health.models import HealthScore, HealthSettings
 from health.renewal import COMPONENTS, renewal_signals
 from lifecycle.models import Contact, ContactRole, Contract, ContractStatus
-from lifecycle.segments import segment_q
+from lifecycle.segments import segment_members_q
 
 HIGH_RISK_BELOW = 50
 MEDIUM_RISK_BELOW = 70
@@ -138,7 +138,7 @@ def renewal_report(
         from lifecycle.models import Account
 
         contracts = contracts.filter(
-            account__in=Account.objects.filter(segment_q(segment.filters)).values("id")
+            account__in=Account.objects.filter(segment_members_q(segment)).values("id")
         )
     contracts = list(contracts.order_by("renewal_date", "id"))
     ids = sorted({c.account_id for c in contracts})

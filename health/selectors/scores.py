@@ -9,8 +9,8 @@ from datetime import date, timedelta
 
 from django.utils import timezone
 
-from health.models import Band, HealthScore, HealthSnapshot, Measure
-from health.scoring import MEASURE_DEFAULTS, MEASURE_INPUTS
+from health.measures import BY_NAME, shown_inputs
+from health.models import Band, HealthScore, HealthSnapshot
 from lifecycle.models import Account
 
 
@@ -30,6 +30,7 @@ class MeasureLine:
     contribution: float | None  # points it adds to the score
     missing: bool
     points_week_ago: float | None = None
+    measured: str = ""  # what was measured, in words ("12 of 30 days active")
 
     @property
     def change_since_last_week(self) -> float | None:
@@ -71,29 +72,30 @@ def _lines(breakdown: list[dict], week_ago: dict, inputs: dict) -> list[MeasureL
     """The stored working, with each measure's share of the score and the
     points it adds (both follow from points and weights after leaving out the
     measures without data)."""
-    labels = dict(Measure.choices)
     present = sum(p.get("weight", 0) for p in breakdown if p.get("points") is not None)
     lines = []
     # Stored in a fixed measure order; shown heaviest first.
     for part in sorted(breakdown, key=lambda p: (-p.get("weight", 0), p["measure"])):
         points, weight = part.get("points"), part.get("weight", 0)
         counted = points is not None and present > 0
+        # A measure since removed from the table still shows, by its name.
+        spec = BY_NAME.get(part["measure"])
+        shown = shown_inputs(part["measure"], inputs)
+        missing = bool(part.get("missing"))
         lines.append(
             MeasureLine(
                 measure=part["measure"],
-                label=labels.get(part["measure"], part["measure"]),
-                unit=getattr(MEASURE_DEFAULTS.get(part["measure"]), "unit", ""),
+                label=spec.label if spec else part["measure"],
+                unit=spec.unit if spec else "",
                 raw=part.get("raw"),
-                inputs={
-                    name: inputs.get(key)
-                    for name, key in MEASURE_INPUTS.get(part["measure"], {}).items()
-                },
+                inputs=shown,
                 points=points,
                 weight=weight,
                 share=_tenth(100 * weight / present) if counted else None,
                 contribution=_tenth(points * weight / present) if counted else None,
-                missing=bool(part.get("missing")),
+                missing=missing,
                 points_week_ago=week_ago.get(part["measure"]),
+                measured=spec.describe(shown, part.get("raw"), missing) if spec else "",
             )
         )
     return lines

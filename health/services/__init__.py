@@ -6,14 +6,16 @@ from health.services.ingestion_log import (
     ingestion_request_record,
     rate_limited_redis_key,
 )
+from health.services.profiles import (
+    health_profile_delete,
+    health_profile_preview,
+    health_profile_save,
+)
 from health.services.scores import (
     ScoreChange,
     csm_sentiment_set,
     health_defaults_ensure,
     health_defaults_on_tenant_created,
-    health_profile_delete,
-    health_profile_preview,
-    health_profile_save,
     health_rescore,
     health_rescore_all,
     health_rescore_flag_clear,

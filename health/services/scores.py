@@ -10,35 +10,37 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from csplatform.events.services import event_record, events_record_many
 from csplatform.tenancy.context import current_tenant_id, tenant_context
 from csplatform.tenancy.models import Tenant, User
-from csplatform.tenancy.services import every_tenant_for_background_work
+from csplatform.tenancy.tasks import for_each_tenant
 from health.debounce import schedule_clear, schedule_once
+from health.measures import BY_NAME
 from health.models import (
     Band,
     CsmSentiment,
     HealthProfile,
     HealthScore,
     HealthSettings,
-    Measure,
     NpsResponse,
     ProfileMeasure,
     RescoreRequest,
 )
 from health.scoring import (
     DEFAULT_PROFILES,
-    ESCALATION_TICKETS,
-    MEASURE_DEFAULTS,
-    SCORE_SQL,
     SENTIMENT_DAYS,
     SNAPSHOT_SQL,
-    profile_case,
+    Fragment,
+    ProfileChoice,
+    broken_segment,
+    score_statement,
+    segment_members,
 )
 from lifecycle.models import Account, Contact
+from lifecycle.segments import SegmentFilterBroken
 from lifecycle.services import timeline_record_many
 from lifecycle.timeline import kinds
 
@@ -70,8 +72,8 @@ def health_defaults_ensure() -> HealthSettings:
                         profile=profile,
                         measure=measure,
                         weight=weight,
-                        bad=MEASURE_DEFAULTS[measure].bad,
-                        good=MEASURE_DEFAULTS[measure].good,
+                        bad=BY_NAME[measure].bad,
+                        good=BY_NAME[measure].good,
                     )
                     for measure, weight in spec["weights"].items()
                 ]
@@ -102,32 +104,106 @@ def health_rescore(
     statement, then record what changed: a snapshot on every band change, and
     for a band change or a fall of the profile's alert points within 7 days a
     `health_changed` event and a timeline entry. Returns the changes (without
-    `record`, nothing but the scores is written: for previews that roll back)."""
+    `record`, nothing but the scores is written: for previews that roll back).
+
+    A profile whose segment's filter cannot run is left out (its accounts
+    fall to the next matching profile or the default) and the failure is
+    recorded on it; it is cleared once the profile scores cleanly again."""
     health = health_defaults_ensure()
     now = timezone.now()
     profiles = list(HealthProfile.objects.select_related("segment"))
-    case_sql, params = profile_case(profiles)
-    params.update(
-        tenant=current_tenant_id(),
-        ids=account_ids,
-        today=today or now.date(),
-        support_event=health.support_event_name,
-        engagement_kinds=list(health.engagement_kinds),
-        nps_since=now - timedelta(days=health.nps_window_days),
-        sentiment_since=now - timedelta(days=SENTIMENT_DAYS),
-        due_days=health.outcome_due_days,
-        escalation_tickets=ESCALATION_TICKETS,
-        record=record,
-    )
+    choice = ProfileChoice.compile(profiles)
+    values = {
+        "tenant": current_tenant_id(),
+        "ids": account_ids,
+        "today": today or now.date(),
+        "support_event": health.support_event_name,
+        "engagement_kinds": list(health.engagement_kinds),
+        "nps_since": now - timedelta(days=health.nps_window_days),
+        "sentiment_since": now - timedelta(days=SENTIMENT_DAYS),
+        "due_days": health.outcome_due_days,
+        "record": record,
+    }
     with transaction.atomic(), connection.cursor() as cursor:
         # The statement hashes and sorts per-account aggregates of whole
         # rollups; the default 4 MB work_mem spills them to disk.
         cursor.execute("SET LOCAL work_mem = '64MB'")
-        cursor.execute(SCORE_SQL.replace("{profile_case}", case_sql), params)
-        changes = [ScoreChange(*row) for row in cursor.fetchall()]
+        rows = _score(cursor, choice, values)
+        _record_profile_errors(profiles, choice, now)
+        changes = [ScoreChange(*row) for row in rows]
         if changes and record:
             _record_changes(changes, now)
     return changes
+
+
+def _score(cursor, choice: ProfileChoice, values: dict) -> list[tuple]:
+    """Run the statement. Only a segment's filter can fail at run time (an
+    overflowing number, a bad pattern); then each segment is tried alone,
+    the ones that fail are left out, and the statement runs again. A profile
+    that failed last time is tried alone first, so a lasting failure costs a
+    probe per run, not a failed statement."""
+    if not choice.members:  # nothing that can fail: no savepoint to pay for
+        cursor.execute(*score_statement(choice, values))
+        return cursor.fetchall()
+    _leave_out_failing(choice, [p for p in choice.profiles if p.last_error])
+    try:
+        with transaction.atomic():
+            cursor.execute(*score_statement(choice, values))
+            return cursor.fetchall()
+    except DatabaseError as error:
+        if not _leave_out_failing(choice, choice.profiles):
+            raise
+        logger.warning("Re-scoring without the profiles whose segment failed: %s", error)
+    cursor.execute(*score_statement(choice, values))
+    return cursor.fetchall()
+
+
+def _leave_out_failing(choice: ProfileChoice, profiles: list[HealthProfile]) -> bool:
+    """Run each of these profiles' segments alone; leave out those that fail."""
+    failed = False
+    for profile in profiles:
+        if profile.pk in choice.members:
+            error = _run_alone(choice.members[profile.pk])
+            if error is not None:
+                choice.leave_out(profile, error)
+                failed = True
+    return failed
+
+
+def _run_alone(members: Fragment) -> DatabaseError | None:
+    """Run a segment's members query on its own, in a savepoint."""
+    sql, params = members
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SELECT count(*) FROM ({sql}) members", params)
+    except DatabaseError as error:
+        return error
+    return None
+
+
+def segment_failure(profile: HealthProfile) -> SegmentFilterBroken | None:
+    """Why the profile's segment cannot compile or run; None when it runs."""
+    try:
+        members = segment_members(profile)
+    except Exception as error:  # whatever the filter raises
+        return broken_segment(profile, error)
+    error = _run_alone(members)
+    return broken_segment(profile, error) if error is not None else None
+
+
+def _record_profile_errors(profiles: list[HealthProfile], choice: ProfileChoice, now) -> None:
+    """Keep why a profile was left out where admins see it, and clear it once
+    the profile scores cleanly. Writes only when that changes: concurrent
+    re-scores of the tenant must not queue on the profile's row."""
+    for profile in profiles:
+        error = choice.broken.get(profile.pk)
+        if error is not None and profile.last_error != error.message:
+            logger.warning("Health profile %s left out of scoring: %s", profile.pk, error.message)
+            HealthProfile.objects.filter(pk=profile.pk).update(
+                last_error=error.message, last_error_at=now
+            )
+        elif error is None and profile.last_error:
+            HealthProfile.objects.filter(pk=profile.pk).update(last_error="", last_error_at=None)
 
 
 def _record_changes(changes: list[tuple], now) -> None:
@@ -174,28 +250,6 @@ def _headline(change: dict) -> str:
         )
     fall = change["peak_7d"] - change["new_score"]
     return f"Health fell {fall} points in 7 days (now {change['new_score']})"
-
-
-def health_profile_preview(**profile_fields) -> dict[tuple[str, str], int]:
-    """What saving a profile would do, without doing it: save and re-score
-    inside a savepoint, count band moves ({(old, new): accounts}), roll back."""
-
-    class _Rollback(Exception):
-        pass
-
-    moves: dict[tuple[str, str], int] = {}
-    try:
-        with transaction.atomic():
-            profile_fields.setdefault("rescore", False)
-            health_profile_save(**profile_fields)
-            for change in health_rescore(account_ids=None, record=False):
-                if not change.first and change.old_band != change.band:
-                    key = (change.old_band or "", change.band)
-                    moves[key] = moves.get(key, 0) + 1
-            raise _Rollback
-    except _Rollback:
-        pass
-    return moves
 
 
 def health_snapshots_take(*, day: date | None = None) -> int:
@@ -264,127 +318,26 @@ def health_rescore_all(*, snapshot: bool = True) -> int:
     """The nightly job: re-score every account of every tenant (one statement
     per tenant) and take the day's snapshots. Crosses tenants deliberately,
     one tenant context at a time."""
-    changed = 0
-    for tenant in every_tenant_for_background_work():
-        with tenant_context(tenant):
-            changed += len(health_rescore(account_ids=None))
-            if snapshot:
-                health_snapshots_take()
-    return changed
+
+    def rescore(_tenant: Tenant) -> int:
+        changed = len(health_rescore(account_ids=None))
+        if snapshot:
+            health_snapshots_take()
+        return changed
+
+    return sum(for_each_tenant(rescore))
 
 
 def health_rescore_sweep() -> int:
     """Catch-up for lost schedules: re-score every tenant's pending requests."""
-    done = 0
-    for tenant in every_tenant_for_background_work():
+
+    def drain(tenant: Tenant) -> int:
         with tenant_context(tenant):
             pending = RescoreRequest.objects.exists()
-        if pending:
-            done += health_rescore_pending(tenant=tenant)
-    return done
+        # The drain commits chunk by chunk, so it runs outside that context.
+        return health_rescore_pending(tenant=tenant) if pending else 0
 
-
-@transaction.atomic
-def health_profile_save(
-    *,
-    profile: HealthProfile | None = None,
-    name: str,
-    measures: dict[str, dict],
-    segment=None,
-    stage: str = "",
-    position: int = 100,
-    is_default: bool = False,
-    red_below: int = 40,
-    green_from: int = 70,
-    drop_alert_points: int = 15,
-    rescore: bool = True,
-) -> HealthProfile:
-    """Create or edit a profile with its measures ({measure: {weight, bad,
-    good}}), then re-score every account of the tenant: an edit can move
-    accounts between profiles as well as change their scores."""
-    errors: dict[str, list[str]] = {}
-    name = (name or "").strip()
-    if not name:
-        errors["name"] = ["A profile needs a name."]
-    elif HealthProfile.objects.filter(name=name).exclude(pk=getattr(profile, "pk", None)).exists():
-        errors["name"] = ["A profile with this name already exists."]
-    if not 0 <= red_below <= green_from <= 100:
-        errors["green_from"] = ["Bands need 0 ≤ red below ≤ green from ≤ 100."]
-    if not measures:
-        errors["measures"] = ["Choose at least one measure."]
-    for key, spec in measures.items():
-        if key not in Measure.values:
-            errors.setdefault("measures", []).append(f"Unknown measure {key!r}.")
-        elif spec.get("bad") == spec.get("good"):
-            errors.setdefault("measures", []).append(f"{key}: bad and good must differ.")
-        elif not 0 < int(spec.get("weight", 0)) <= 100:
-            errors.setdefault("measures", []).append(f"{key}: weight must be 1 to 100.")
-    if is_default and stage:
-        errors["stage"] = ["The default profile applies to every stage."]
-    # Exactly one default, judging whatever no other profile takes; every
-    # other profile says which accounts it takes, or it would take them all.
-    current_default = HealthProfile.objects.filter(is_default=True).first()
-    editing_default = (
-        current_default is not None and profile is not None and (profile.pk == current_default.pk)
-    )
-    if editing_default and not is_default:
-        errors["is_default"] = [
-            "Every tenant needs a default profile: edit this one's measures instead."
-        ]
-    elif is_default and current_default is not None and not editing_default:
-        errors["is_default"] = [
-            f"“{current_default.name}” is the default profile: edit it instead."
-        ]
-    if not is_default and not stage and segment is None:
-        errors["stage"] = [
-            "Choose a stage or a segment: without either this profile would take every account."
-        ]
-    if errors:
-        raise ValidationError(errors)
-    profile = profile or HealthProfile()
-    for attr, value in {
-        "name": name,
-        "segment": segment,
-        "stage": "" if is_default else stage,
-        "position": position,
-        "is_default": is_default,
-        "red_below": red_below,
-        "green_from": green_from,
-        "drop_alert_points": drop_alert_points,
-    }.items():
-        setattr(profile, attr, value)
-    profile.save()
-    profile.measures.exclude(measure__in=list(measures)).delete()
-    for key, spec in measures.items():
-        ProfileMeasure.objects.update_or_create(
-            profile=profile,
-            measure=key,
-            defaults={
-                "weight": int(spec["weight"]),
-                "bad": float(spec["bad"]),
-                "good": float(spec["good"]),
-            },
-        )
-    if rescore:
-        health_rescore(account_ids=None)
-    return profile
-
-
-@transaction.atomic
-def health_profile_delete(*, profile: HealthProfile) -> None:
-    """Delete a profile and re-score the tenant (its accounts fall through to
-    the next matching profile). The default profile catches every account
-    nothing else matches, so it cannot be deleted."""
-    if profile.is_default:
-        raise ValidationError(
-            {
-                "profile": [
-                    "The default profile cannot be deleted: make another profile the default first."
-                ]
-            }
-        )
-    profile.delete()
-    health_rescore(account_ids=None)
+    return sum(for_each_tenant(drain, in_context=False))
 
 
 SETTINGS_LIMITS = {

@@ -17,7 +17,7 @@ from csplatform.tenancy.models import Role, role_at_least
 from csplatform.ui.access import FORM_ERRORS, requires_role
 from health import selectors, services
 from health.charts import score_trend_chart
-from health.models import Band, CsmSentiment, HealthScore, Measure
+from health.models import Band, CsmSentiment, HealthScore
 from lifecycle.forms import apply_errors
 from lifecycle.views.common import get_account
 
@@ -39,64 +39,11 @@ def panel_context(request, account) -> dict:
     return {"url": reverse("account_health", args=[request.tenant.slug, account.pk])}
 
 
-def _plural(n, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def measured(line) -> str:
-    """What was measured, in words, from the breakdown's inputs."""
-    i, m = line.inputs, line.measure
-    if m == Measure.USAGE_FREQUENCY:
-        if line.missing:
-            return "no usage received yet"
-        return f"{i.get('active_days', 0)} of {i.get('days', 30)} days active"
-    if m == Measure.BREADTH:
-        if not i.get("key_features"):
-            return "no key features in the catalogue"
-        if line.missing:
-            return "no usage received yet"
-        return f"{i.get('used', 0)} of {i['key_features']} key features"
-    if m == Measure.TREND:
-        if line.missing and not i.get("last_30"):
-            return "no events in the last 60 days"
-        if line.missing:
-            return f"{i['last_30']} events in the last 30 days, none in the 30 before"
-        last, before = i.get("last_30", 0), i.get("previous_30", 0)
-        return f"{last} events in the last 30 days vs {before} in the 30 before"
-    if m == Measure.LICENSE_UTILIZATION:
-        if not i.get("seats"):
-            return "no seats on an active contract"
-        return f"{_plural(i.get('active_users', 0), 'active user')} / {i['seats']} seats"
-    if m == Measure.NPS:
-        if not i.get("responses"):
-            return "no NPS answers"
-        nps = round(line.raw) if line.raw is not None else 0
-        return f"NPS {nps} from {_plural(i['responses'], 'answer')}"
-    if m == Measure.SUPPORT_LOAD:
-        text = f"{_plural(i.get('tickets', 0), 'ticket')} in 30 days"
-        return text + (", open escalation" if i.get("open_escalation") else "")
-    if m == Measure.ENGAGEMENT:
-        if line.missing or line.raw is None:
-            return "no CSM contact recorded"
-        days = int(line.raw)
-        return "last contact today" if days == 0 else f"last contact {_plural(days, 'day')} ago"
-    if m == Measure.CSM_SENTIMENT:
-        if not i.get("value"):
-            return "not set by the CSM"
-        return f"{Band(i['value']).label}: {i.get('comment') or ''}".strip().rstrip(":")
-    if m == Measure.OUTCOMES:
-        if not i.get("required"):
-            return "no required outcomes in this stage"
-        text = f"{i.get('done', 0)} of {i['required']} required outcomes done"
-        return text if i.get("due") else text + " (not due yet)"
-    return ""  # pragma: no cover (every measure is listed above)
-
-
 def card_context(request, account, *, form=None) -> dict:
     card = selectors.score_card(account)
     context = {"account": account, "card": card, "trend_days": TREND_DAYS}
     if card is not None:
-        rows = [{"line": line, "measured": measured(line)} for line in card.lines]
+        rows = [{"line": line, "measured": line.measured} for line in card.lines]
         context["rows"] = rows
         context["present"] = [row for row in rows if not row["line"].missing]
         bands = (

@@ -16,8 +16,6 @@ from csplatform.ui.access import FORM_ERRORS, requires_role
 from health import services
 from health.forms import HealthProfileForm
 from health.models import Band, HealthProfile, HealthScore
-from health.scoring import MEASURE_DEFAULTS
-from lifecycle.forms import apply_errors
 from lifecycle.models import Segment
 
 BAND_LABELS = {**dict(Band.choices), "": "No data"}
@@ -65,7 +63,7 @@ def _form(request, profile=None) -> HealthProfileForm:
 
 
 def _render_form(request, form, profile=None, status=200):
-    context = {"form": form, "profile": profile, "units": MEASURE_DEFAULTS}
+    context = {"form": form, "profile": profile}
     return render(request, "health/profile_form.html", context, status=status)
 
 
@@ -76,7 +74,7 @@ def _save(request, profile=None):
             try:
                 saved = services.health_profile_save(profile=profile, **form.service_kwargs())
             except ValidationError as error:
-                apply_errors(form, error)
+                form.add_service_errors(error)
             else:
                 messages.success(
                     request, f"Saved the profile “{saved.name}” and re-scored every account."
@@ -111,7 +109,7 @@ def profile_preview(request, tenant_slug, pk=None):
         try:
             moves = services.health_profile_preview(profile=profile, **form.service_kwargs())
         except ValidationError as error:
-            apply_errors(form, error)
+            form.add_service_errors(error)
     if moves is None:
         errors = [
             f"{form[field].label if field in form.fields else ''}: {message}".lstrip(": ")

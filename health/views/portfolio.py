@@ -14,6 +14,11 @@ from csplatform.ui.access import requires_role
 from health import selectors
 from lifecycle.forms import tenant_members
 from lifecycle.models import Segment
+from lifecycle.segments import SegmentFilterBroken
+
+# A segment whose stored filter cannot run: the page keeps its filters (pick
+# another segment) and says which segment is broken, with a 409.
+SEGMENT_BROKEN = 409
 
 
 class PortfolioFilterForm(forms.Form):
@@ -66,10 +71,10 @@ def book_filters(request, form_class=None) -> tuple[forms.Form, dict]:
 def portfolio_page(request, tenant_slug):
     form, chosen = book_filters(request)
     owner, segment = chosen.get("owner"), chosen.get("segment")
-    context = {
-        "filter_form": form,
-        "owner": owner,
-        "segment": segment,
-        **selectors.portfolio(owner_id=owner.pk if owner else None, segment=segment),
-    }
+    context = {"filter_form": form, "owner": owner, "segment": segment}
+    try:
+        context |= selectors.portfolio(owner_id=owner.pk if owner else None, segment=segment)
+    except SegmentFilterBroken as broken:
+        context["segment_broken"] = broken.message
+        return render(request, "health/portfolio.html", context, status=SEGMENT_BROKEN)
     return render(request, "health/portfolio.html", context)

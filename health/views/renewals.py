@@ -12,7 +12,8 @@ from django.views.decorators.http import require_http_methods
 from csplatform.tenancy.models import Role
 from csplatform.ui.access import requires_role
 from health import selectors
-from health.views.portfolio import PortfolioFilterForm, book_filters
+from health.views.portfolio import SEGMENT_BROKEN, PortfolioFilterForm, book_filters
+from lifecycle.segments import SegmentFilterBroken
 
 PAGE_SIZE = 50
 
@@ -29,11 +30,16 @@ class RenewalFilterForm(PortfolioFilterForm):
 def renewals_page(request, tenant_slug):
     form, chosen = book_filters(request, RenewalFilterForm)
     owner, segment = chosen.get("owner"), chosen.get("segment")
-    report = selectors.renewal_report(
-        owner_id=owner.pk if owner else None,
-        segment=segment,
-        order=chosen.get("order") or "renewal",
-    )
+    try:
+        report = selectors.renewal_report(
+            owner_id=owner.pk if owner else None,
+            segment=segment,
+            order=chosen.get("order") or "renewal",
+        )
+    except SegmentFilterBroken as broken:
+        context = {"filter_form": form, "owner": owner, "segment": segment}
+        context["segment_broken"] = broken.message  # the template shows only this
+        return render(request, "health/renewals.html", context, status=SEGMENT_BROKEN)
     page = Paginator(report.rows, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)

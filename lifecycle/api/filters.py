@@ -9,21 +9,13 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from rest_framework import serializers
 
-from lifecycle.api.fields import AccountField, MemberField
+from csplatform.api.fields import MemberField, TenantRelatedField
+from lifecycle.api.fields import AccountField
 from lifecycle.models import ContactRole, ContractStatus, Segment, Stage, Tier
 
 
-def validated(filter_class: type[serializers.Serializer], request) -> dict:
-    """Validate the query string with `filter_class`; raise 400 on bad values."""
-    # .dict() so a missing boolean reads as absent rather than as False.
-    f = filter_class(data=request.query_params.dict(), context={"request": request})
-    f.is_valid(raise_exception=True)
-    return f.validated_data
-
-
-class SegmentField(serializers.PrimaryKeyRelatedField):
-    def __init__(self, **kwargs):
-        super().__init__(queryset=Segment.objects, **kwargs)
+class SegmentField(TenantRelatedField):
+    model = Segment
 
 
 class AccountFilterSerializer(serializers.Serializer):

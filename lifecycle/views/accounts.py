@@ -11,7 +11,8 @@ from csplatform.tenancy.models import Role
 from csplatform.ui.access import FORM_ERRORS, requires_role
 from lifecycle import selectors, services
 from lifecycle.forms import AccountFilterForm, AccountForm, apply_errors, tenant_members
-from lifecycle.models import Segment, Stage
+from lifecycle.models import Account, Segment, Stage
+from lifecycle.segments import SegmentFilterBroken
 from lifecycle.views.common import back_to_account, get_account
 
 PAGE_SIZE = 50
@@ -37,12 +38,17 @@ def account_list(request, tenant_slug):
     form = AccountFilterForm(
         request.GET or None, owners=tenant_members(), segments=Segment.objects.all()
     )
-    accounts = selectors.account_list(**form.filters())
+    status, broken = 200, None
+    try:
+        accounts = selectors.account_list(**form.filters())
+    except SegmentFilterBroken as error:
+        # The page still draws its filters, so another segment can be chosen.
+        status, broken, accounts = 409, error.message, Account.objects.none()
     page = Paginator(accounts, PAGE_SIZE).get_page(request.GET.get("page"))
-    context = {"filter_form": form, "page": page, "funnel": _funnel()}
+    context = {"filter_form": form, "page": page, "funnel": _funnel(), "segment_broken": broken}
     if request.htmx and request.htmx.target == "account-results":
-        return render(request, "lifecycle/_account_results.html", context)
-    return render(request, "lifecycle/account_list.html", context)
+        return render(request, "lifecycle/_account_results.html", context, status=status)
+    return render(request, "lifecycle/account_list.html", context, status=status)
 
 
 def _account_form_response(request, form, *, account=None, status=200):

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from csplatform.events.models import DomainEvent
 from lifecycle import services
 from lifecycle.models import Account, Escalation, TimelineEntry
 from tests import factories
+from tests.errors import error_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -45,7 +47,7 @@ def test_second_open_escalation_is_400(api, inside):
         services.escalation_open(account=acct, reason="First", actor=None)
     res = api.post(url(acct, "escalations/"), {"reason": "Second"}, format="json")
     assert res.status_code == 400
-    assert "reason" in res.json()
+    assert "reason" in error_fields(res)
     with inside():
         assert Escalation.objects.filter(account=acct).count() == 1
 
@@ -56,7 +58,7 @@ def test_escalation_needs_a_reason(api, inside, payload):
         acct = factories.account()
     res = api.post(url(acct, "escalations/"), payload, format="json")
     assert res.status_code == 400
-    assert "reason" in res.json()
+    assert "reason" in error_fields(res)
 
 
 def test_resolve_needs_a_resolution_and_an_open_escalation(api, inside):
@@ -64,12 +66,12 @@ def test_resolve_needs_a_resolution_and_an_open_escalation(api, inside):
         esc = services.escalation_open(account=factories.account(), reason="r", actor=None)
     res = api.post(f"/api/v1/escalations/{esc.pk}/resolve/", {}, format="json")
     assert res.status_code == 400
-    assert "resolution" in res.json()
+    assert "resolution" in error_fields(res)
     ok = api.post(f"/api/v1/escalations/{esc.pk}/resolve/", {"resolution": "x"}, format="json")
     assert ok.status_code == 200
     again = api.post(f"/api/v1/escalations/{esc.pk}/resolve/", {"resolution": "y"}, format="json")
     assert again.status_code == 400
-    assert "resolution" in again.json()
+    assert "resolution" in error_fields(again)
 
 
 def test_escalation_list_filters_open_and_account(api, inside):
@@ -124,7 +126,7 @@ def test_timeline_across_accounts(api, inside):
     assert [r["body"] for r in notes] == ["About b"]
     res = api.get("/api/v1/timeline/", {"account": 987654})
     assert res.status_code == 400
-    assert "account" in res.json()
+    assert "account" in error_fields(res)
 
 
 def test_add_a_note(api, inside):
@@ -144,4 +146,24 @@ def test_empty_note_is_400(api, inside, payload):
         acct = factories.account()
     res = api.post(url(acct, "notes/"), payload, format="json")
     assert res.status_code == 400
-    assert "body" in res.json()
+    assert "body" in error_fields(res)
+
+
+def test_log_a_call_through_the_notes_endpoint(api, inside):
+    with inside():
+        acct = factories.account()
+    body = {"body": "Renewal call", "kind": "call_logged"}
+    res = api.post(url(acct, "notes/"), body, format="json")
+    assert res.status_code == 201, res.json()
+    assert res.json()["kind"] == "call_logged"
+    with inside():
+        entry = TimelineEntry.objects.get(account=acct, kind="call_logged")
+        assert DomainEvent.objects.get(kind="call_logged").payload == {"entry_id": entry.pk}
+
+
+def test_an_unknown_note_kind_is_400_naming_the_field(api, inside):
+    with inside():
+        acct = factories.account()
+    res = api.post(url(acct, "notes/"), {"body": "Hi", "kind": "telepathy"}, format="json")
+    assert res.status_code == 400
+    assert "kind" in error_fields(res)

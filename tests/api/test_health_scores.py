@@ -23,6 +23,7 @@ from tests import factories
 from tests.api.conftest import key_client, session_client
 from tests.api.health_data import judged_account, rescore
 from tests.conftest import make_user
+from tests.errors import error_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -109,7 +110,16 @@ def test_history_gives_one_point_per_day_within_the_days_asked(tenant, api):
     assert api.get(url + "?days=7").json() == [{"day": str(today), "score": 75, "band": "green"}]
     for bad in ("0", "366", "abc"):
         res = api.get(f"{url}?days={bad}")
-        assert res.status_code == 400 and "days" in res.json(), bad
+        assert res.status_code == 400 and "days" in error_fields(res), bad
+
+
+def test_history_is_documented_as_the_array_it_returns():
+    from drf_spectacular.generators import SchemaGenerator
+
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+    ok = schema["paths"]["/api/v1/accounts/{id}/health/history/"]["get"]["responses"]["200"]
+    body = ok["content"]["application/json"]["schema"]
+    assert body["type"] == "array" and body["items"]["$ref"].endswith("/HistoryPointOutput")
 
 
 def test_csm_sets_sentiment_and_the_score_follows(tenant, users):
@@ -137,11 +147,11 @@ def test_sentiment_needs_a_csm_a_comment_and_a_known_value(tenant, api, viewer_a
     url = f"/api/v1/accounts/{acct.pk}/sentiment/"
     assert viewer_api.post(url, {"value": "red", "comment": "x"}, format="json").status_code == 403
     missing = api.post(url, {"value": "red"}, format="json")
-    assert missing.status_code == 400 and "comment" in missing.json()
+    assert missing.status_code == 400 and "comment" in error_fields(missing)
     blank = api.post(url, {"value": "red", "comment": "   "}, format="json")
-    assert blank.status_code == 400 and "comment" in blank.json()
+    assert blank.status_code == 400 and "comment" in error_fields(blank)
     wrong = api.post(url, {"value": "purple", "comment": "x"}, format="json")
-    assert wrong.status_code == 400 and "value" in wrong.json()
+    assert wrong.status_code == 400 and "value" in error_fields(wrong)
     with tenant_context(tenant):
         assert not CsmSentiment.objects.exists()
     assert viewer_api.get(url).json()["count"] == 0
@@ -200,7 +210,7 @@ def test_score_list_refuses_bad_filters_and_other_tenants_ids(tenant, other_tena
         ("?ordering=name", "ordering"),
     ):
         res = api.get(f"/api/v1/health/scores/{query}")
-        assert res.status_code == 400 and field in res.json(), query
+        assert res.status_code == 400 and field in error_fields(res), query
 
 
 def test_the_schema_validates_without_warnings(tmp_path):

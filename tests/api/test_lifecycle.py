@@ -8,6 +8,7 @@ from csplatform.tenancy.models import Role
 from lifecycle.models import Account, AccountAchievement, StageHistory, TimelineEntry
 from tests import factories
 from tests.api.conftest import session_client
+from tests.errors import error_fields
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +61,7 @@ def test_guard_answers_409_with_the_missing_achievements(api, inside):
     assert res.status_code == 409
     body = res.json()
     assert body["code"] == "guard"
-    assert "Kickoff call held" in body["missing"]
+    assert "Kickoff call held" in body["extra"]["missing"]
     assert "Required achievements" in body["detail"]
     with inside():
         assert Account.objects.get(pk=acct.pk).stage == "onboarding"
@@ -160,7 +161,7 @@ def test_bad_transition_input_is_400(api, inside, payload, field):
         acct = factories.account()
     res = api.post(url(acct, "transitions/"), payload, format="json")
     assert res.status_code == 400
-    assert field in res.json()
+    assert field in error_fields(res)
 
 
 def test_checklist_of_the_current_stage(api, inside):
@@ -228,4 +229,4 @@ def test_bad_achievement_stage_is_400(api, inside):
         url(acct, "achievements/kickoff_held/complete/"), {"stage": "limbo"}, format="json"
     )
     assert res.status_code == 400
-    assert "stage" in res.json()
+    assert "stage" in error_fields(res)

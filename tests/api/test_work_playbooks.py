@@ -11,6 +11,7 @@ from csplatform.tenancy.context import tenant_context
 from csplatform.tenancy.models import Role
 from tests import factories
 from tests.api.conftest import key_client
+from tests.errors import error_fields
 from work import services
 from work.models import Playbook, PlaybookRun, PlaybookStep, Task
 
@@ -90,9 +91,9 @@ def test_leader_creates_edits_and_deletes(leader_api, inside):
 
 def test_bad_playbooks_are_400_with_field_messages(leader_api, playbook):
     dup = leader_api.post(BASE, {"name": "Kickoff plan"}, format="json")
-    assert dup.status_code == 400 and "name" in dup.json()
+    assert dup.status_code == 400 and "name" in error_fields(dup)
     bad = leader_api.post(BASE, {"name": "", "stage": "nowhere"}, format="json")
-    assert bad.status_code == 400 and {"name", "stage"} <= set(bad.json())
+    assert bad.status_code == 400 and {"name", "stage"} <= set(error_fields(bad))
 
 
 def test_deleting_a_playbook_that_ran_switches_it_off(leader_api, inside, playbook, acct):
@@ -147,12 +148,12 @@ def test_bad_steps_are_400_with_field_messages(leader_api, inside, playbook):
     for body, field in cases:
         response = leader_api.post(f"{BASE}{playbook.pk}/steps/", body, format="json")
         assert response.status_code == 400, body
-        assert field in response.json(), (body, response.json())
+        assert field in error_fields(response), (body, error_fields(response))
     # The first step cannot wait for the later one.
     cycle = leader_api.patch(
         f"{BASE}{playbook.pk}/steps/{call.pk}/", {"depends_on": recap.pk}, format="json"
     )
-    assert cycle.status_code == 400 and "depends_on" in cycle.json()
+    assert cycle.status_code == 400 and "depends_on" in error_fields(cycle)
 
 
 @pytest.mark.parametrize("role", [Role.VIEWER, Role.CSM])
@@ -206,15 +207,15 @@ def test_start_refusals(viewer_api, api, inside, playbook, acct, other_tenant):
         == 403
     )
     missing = api.post(f"{BASE}{playbook.pk}/start/", {}, format="json")
-    assert missing.status_code == 400 and "account_id" in missing.json()
+    assert missing.status_code == 400 and "account_id" in error_fields(missing)
     with tenant_context(other_tenant):
         theirs = factories.account()
     foreign = api.post(f"{BASE}{playbook.pk}/start/", {"account_id": theirs.pk}, format="json")
-    assert foreign.status_code == 400 and "account_id" in foreign.json()
+    assert foreign.status_code == 400 and "account_id" in error_fields(foreign)
     with inside():
         off = services.playbook_save(name="Off", is_active=False)
     switched_off = api.post(f"{BASE}{off.pk}/start/", {"account_id": acct.pk}, format="json")
-    assert switched_off.status_code == 400 and "playbook" in switched_off.json()
+    assert switched_off.status_code == 400 and "playbook" in error_fields(switched_off)
     with inside():
         assert not PlaybookRun.objects.exists()
 

@@ -11,6 +11,7 @@ from csplatform.tenancy.context import tenant_context
 from csplatform.tenancy.models import Role
 from tests import factories
 from tests.api.conftest import key_client, session_client
+from tests.errors import error_fields, has_field
 from tests.work.rules_data import evaluate, playbook, rule
 from work.models import ActionRun, ActionStatus, Rule, RuleFiring
 
@@ -158,7 +159,7 @@ def test_a_signed_in_leader_writes_through_the_session(tenant, users):
 def test_bad_input_is_400_with_the_field_named(leader_api, inside, change, field):
     res = leader_api.post(URL, body(**change), format="json")
     assert res.status_code == 400
-    assert field in res.json(), res.json()
+    assert has_field(res, field), error_fields(res)
     with inside():
         assert not Rule.objects.exists()
 
@@ -168,7 +169,7 @@ def test_a_duplicate_name_is_400(leader_api, inside):
         rule("escalation_opened", name="Detractor follow-up")
     res = leader_api.post(URL, body(), format="json")
     assert res.status_code == 400
-    assert res.json()["name"] == ["A rule with this name already exists."]
+    assert error_fields(res)["name"] == ["A rule with this name already exists."]
 
 
 def test_ids_inside_configs_must_be_this_workspaces(leader_api, other_tenant, tenant):
@@ -194,7 +195,7 @@ def test_ids_inside_configs_must_be_this_workspaces(leader_api, other_tenant, te
         format="json",
     )
     assert res.status_code == 400
-    errors = res.json()
+    errors = error_fields(res)
     assert errors["conditions.0.value"] == ["No such segment in this workspace."]
     assert errors["conditions.1.value"] == [f"Not members of this workspace: {outsider.pk}."]
     assert errors["actions.0.config.playbook_id"] == ["No such playbook in this workspace."]

@@ -19,6 +19,7 @@ from lifecycle.models import TimelineEntry
 from tests import factories
 from tests.api.conftest import key_client, session_client
 from tests.conftest import make_user
+from tests.errors import error_fields
 from work import services
 from work.models import Playbook, PlaybookRun, Priority, Task, TaskStatus, TimeEntry
 
@@ -95,9 +96,15 @@ def test_list_filters(api, tenant, inside, account, csm, users):
 def test_bad_filters_are_400_by_name(api):
     response = api.get(f"{TASKS}?status=open,nope&priority=9&due_before=soon&assignee=x&account=0")
     assert response.status_code == 400
-    assert set(response.json()) == {"status", "priority", "due_before", "assignee", "account"}
+    assert set(error_fields(response)) == {
+        "status",
+        "priority",
+        "due_before",
+        "assignee",
+        "account",
+    }
     me = api.get(f"{TASKS}?assignee=me")
-    assert me.status_code == 400 and "API key" in me.json()["assignee"][0]
+    assert me.status_code == 400 and "API key" in error_fields(me)["assignee"][0]
 
 
 def test_a_create_retried_with_its_idempotency_key_creates_one_task(api, inside, account, csm):
@@ -117,7 +124,7 @@ def test_a_create_retried_with_its_idempotency_key_creates_one_task(api, inside,
         assert Task.objects.filter(title="QBR prep").count() == 2
         assert TimelineEntry.objects.filter(kind="task_created").count() == 2
     too_long = api.post(TASKS, body, format="json", HTTP_IDEMPOTENCY_KEY="k" * 101)
-    assert too_long.status_code == 400 and "Idempotency-Key" in too_long.json()
+    assert too_long.status_code == 400 and "Idempotency-Key" in error_fields(too_long)
 
 
 def test_create_read_and_edit(api, inside, account, csm):
@@ -150,9 +157,18 @@ def test_create_read_and_edit(api, inside, account, csm):
         format="json",
     )
     assert bad.status_code == 400
-    assert set(bad.json()) == {"account", "title", "due_date", "priority", "estimated_minutes"}
+    assert set(error_fields(bad)) == {
+        "account",
+        "title",
+        "due_date",
+        "priority",
+        "estimated_minutes",
+    }
     bad_edit = api.patch(one(task_id), {"estimated_minutes": 0, "status": "lost"}, format="json")
-    assert bad_edit.status_code == 400 and set(bad_edit.json()) == {"estimated_minutes", "status"}
+    assert bad_edit.status_code == 400 and set(error_fields(bad_edit)) == {
+        "estimated_minutes",
+        "status",
+    }
 
 
 def test_a_viewer_cannot_assign_work_to_a_viewer(api, users, account):
@@ -166,7 +182,7 @@ def test_a_viewer_cannot_assign_work_to_a_viewer(api, users, account):
         },
         format="json",
     )
-    assert response.status_code == 400 and "assignee" in response.json()
+    assert response.status_code == 400 and "assignee" in error_fields(response)
 
 
 TRANSITIONS = [
@@ -214,14 +230,14 @@ def test_a_move_the_fsm_refuses_is_409_with_the_status(api, inside, task, source
         Task.objects.filter(pk=task.pk).update(status=source)
     response = api.post(one(task.pk, "transition/"), {"action": action})
     assert response.status_code == 409
-    assert response.json()["status"] == source and "cannot" in response.json()["detail"]
+    assert response.json()["extra"]["status"] == source and "cannot" in response.json()["detail"]
     if target != source:
         patched = api.patch(one(task.pk), {"status": target}, format="json")
-        assert patched.status_code == 409 and patched.json()["status"] == source
+        assert patched.status_code == 409 and patched.json()["extra"]["status"] == source
     with inside():
         assert Task.objects.get(pk=task.pk).status == source
     bad = api.post(one(task.pk, "transition/"), {"action": "explode"})
-    assert bad.status_code == 400 and "action" in bad.json()
+    assert bad.status_code == 400 and "action" in error_fields(bad)
 
 
 def test_patch_to_the_same_status_changes_nothing(api, task):
@@ -238,7 +254,7 @@ def test_a_refused_status_move_keeps_the_edits_in_the_same_patch_out(api, inside
         {"title": "Renamed", "priority": Priority.URGENT, "status": "in_progress"},
         format="json",
     )
-    assert response.status_code == 409 and response.json()["status"] == "done"
+    assert response.status_code == 409 and response.json()["extra"]["status"] == "done"
     with inside():
         stored = Task.objects.get(pk=task.pk)
         assert (stored.title, stored.priority) == ("Kickoff call", Priority.NORMAL)
@@ -260,7 +276,7 @@ def test_time_entries(api, inside, task):
         ({"minutes": 5, "logged_on": future}, "logged_on"),
     ]:
         response = api.post(one(task.pk, "time-entries/"), body, format="json")
-        assert response.status_code == 400 and field in response.json(), body
+        assert response.status_code == 400 and field in error_fields(response), body
     with inside():
         assert TimeEntry.objects.count() == 2
 
@@ -272,7 +288,7 @@ def test_snooze(api, inside, task):
     assert response.json()["original_due_date"] == today().isoformat()
     for until in (today().isoformat(), "x", ""):
         bad = api.post(one(task.pk, "snooze/"), {"until": until})
-        assert bad.status_code == 400 and "until" in bad.json()
+        assert bad.status_code == 400 and "until" in error_fields(bad)
 
 
 def test_reassign_is_for_leaders(api, leader_api, inside, account, csm, users):
@@ -288,13 +304,13 @@ def test_reassign_is_for_leaders(api, leader_api, inside, account, csm, users):
     bad = leader_api.post(
         f"{TASKS}reassign/", {"task_ids": [], "assignee_id": users[Role.VIEWER].pk}, format="json"
     )
-    assert bad.status_code == 400 and "task_ids" in bad.json()
+    assert bad.status_code == 400 and "task_ids" in error_fields(bad)
     to_viewer = leader_api.post(
         f"{TASKS}reassign/",
         {"task_ids": [tasks[0].pk], "assignee_id": users[Role.VIEWER].pk},
         format="json",
     )
-    assert to_viewer.status_code == 400 and "assignee_id" in to_viewer.json()
+    assert to_viewer.status_code == 400 and "assignee_id" in error_fields(to_viewer)
 
 
 def test_viewers_read_and_change_nothing(viewer_api, tenant, inside, task, account, users):
@@ -380,7 +396,7 @@ def test_another_tenants_tasks_are_404(other_api, tenant, inside, task, account,
         {"account": account.pk, "title": "x", "due_date": today().isoformat(), "assignee": csm.pk},
         format="json",
     )
-    assert made.status_code == 400 and set(made.json()) == {"account", "assignee"}
+    assert made.status_code == 400 and set(error_fields(made)) == {"account", "assignee"}
     with inside():
         assert Task.objects.get(pk=task.pk).status == TaskStatus.OPEN
 

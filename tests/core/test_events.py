@@ -119,9 +119,11 @@ def test_sweep_redispatches_lost_events_for_every_tenant(recorder, tenant, other
         with tenant_context(t):
             force_adoption(factories.account(external_id=""))
             DomainEvent.objects.update(created_at=timezone.now() - timedelta(minutes=5))
-    # on_commit never fired inside the test transaction: both events are "lost".
+            # account_created, then stage_changed
+            assert DomainEvent.objects.count() == 2
+    # on_commit never fired inside the test transaction: all four events are "lost".
     assert recorder == []
-    assert events_sweep_undispatched(older_than=timedelta(minutes=1)) == 2
+    assert events_sweep_undispatched(older_than=timedelta(minutes=1)) == 4
     assert len(recorder) == 2
     assert events_sweep_undispatched(older_than=timedelta(minutes=1)) == 0
 
@@ -132,7 +134,7 @@ def test_a_delivery_for_a_tenant_that_no_longer_exists_is_dropped_not_retried(db
     gone_id = 10**9  # no such tenant (deleted since the event was queued)
     assert not Tenant.objects.filter(pk=gone_id).exists()
     # eager in tests: a retry would raise here (eager tasks propagate)
-    assert dispatch_event.delay(gone_id, 12345).get() == 0
+    assert dispatch_event.delay(gone_id, 12345).get() is None
 
 
 def test_a_task_that_forgets_its_tenant_sees_nothing(tenant):

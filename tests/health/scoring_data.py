@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.utils import timezone
 
+from health.measures import BY_NAME
 from health.models import (
     EventName,
     Feature,
@@ -16,7 +17,6 @@ from health.models import (
     UsageDailyAccountUser,
     UsageDailyEvent,
 )
-from health.scoring import MEASURE_DEFAULTS
 from health.services import health_defaults_ensure, health_profile_save
 
 TODAY = timezone.now().date()
@@ -29,8 +29,7 @@ def only_profile(weights: dict[str, int] | None = None, **fields) -> HealthProfi
     HealthProfile.objects.all().delete()
     weights = weights or dict.fromkeys(Measure.values, 10)
     measures = {
-        m: {"weight": w, "bad": MEASURE_DEFAULTS[m].bad, "good": MEASURE_DEFAULTS[m].good}
-        for m, w in weights.items()
+        m: {"weight": w, "bad": BY_NAME[m].bad, "good": BY_NAME[m].good} for m, w in weights.items()
     }
     return health_profile_save(
         name=fields.pop("name", "Everything"),

@@ -141,8 +141,8 @@ def test_segment_filters_select_accounts(in_tenant):
 def test_segment_filters_are_validated(in_tenant):
     with pytest.raises(ValidationError) as err:
         services.segment_save(name="x", filters={"stage": ["heaven"], "colour": "red"})
-    messages = " ".join(err.value.message_dict["filters"])
-    assert "heaven" in messages and "colour" in messages
+    assert set(err.value.message_dict) == {"filters.stage", "filters.colour"}
+    assert "heaven" in err.value.message_dict["filters.stage"][0]
 
 
 def test_account_list_annotates_arr_and_next_renewal(in_tenant):

@@ -21,6 +21,7 @@ from health.models import (
     ProfileMeasure,
     UsageDailyAccount,
 )
+from lifecycle.models import Segment
 from lifecycle.services import segment_save
 from tests import factories
 from tests.pages.conftest import tenant_post_forms, url
@@ -28,6 +29,7 @@ from tests.pages.conftest import tenant_post_forms, url
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
+NPS_LINE = {"weight": 7, "bad": -50, "good": 60}
 
 
 def ago(days: int):
@@ -195,6 +197,13 @@ def test_preview_of_an_edit_that_moves_nobody(page, tenant, inside, acct):
         ({"usage_frequency_weight": 0}, "usage_frequency_weight", "greater than or equal to 1"),
         ({"is_default": "on"}, "stage", "The default profile applies to every stage."),
         ({"name": "Onboarding"}, "name", "A profile with this name already exists."),
+        ({"usage_frequency_good": "nan"}, "usage_frequency_good", "Enter a number."),
+        ({"usage_frequency_bad": "1e999999"}, "usage_frequency_bad", "Enter a number."),
+        ({"usage_frequency_good": "lots"}, "usage_frequency_good", "Enter a number."),
+        ({"usage_frequency_good": 1e10}, "usage_frequency_good", "less than or equal to"),
+        ({"usage_frequency_weight": 101}, "usage_frequency_weight", "less than or equal to 100"),
+        ({"position": 40000}, "position", "less than or equal to 32767"),
+        ({"red_below": 101}, "red_below", "less than or equal to 100"),
     ],
 )
 def test_bad_input_is_422_with_field_messages_and_nothing_stored(
@@ -265,3 +274,22 @@ def test_another_tenants_profile_is_404(page, tenant, other_tenant):
     with tenant_context(other_tenant):
         theirs.refresh_from_db()
         assert theirs.name == "Default"
+
+
+def test_a_profile_left_out_of_scoring_shows_why(page, tenant, inside, acct):
+    with inside():
+        segment = segment_save(name="Enterprise", filters={"tier": ["enterprise"]})
+        profile = services.health_profile_save(
+            name="Big ones", segment=segment, position=1, measures={"nps": NPS_LINE}
+        )
+        # stored before filters were checked: PostgreSQL cannot run it
+        Segment.objects.filter(pk=segment.pk).update(filters={"arr_min": "1e999999"})
+        services.health_rescore(account_ids=None)
+    html = page(Role.ADMIN).get(url("health_profiles", tenant)).content.decode()
+    error = re.search(rf'id="profile-{profile.pk}-error">(.*?)</p>', html, re.S)
+    assert error and "“Enterprise”" in error.group(1) and "cannot run" in error.group(1)
+    with inside():
+        Segment.objects.filter(pk=segment.pk).update(filters={"tier": ["enterprise"]})
+        services.health_rescore(account_ids=None)
+    html = page(Role.LEADER).get(url("health_profiles", tenant)).content.decode()
+    assert f'id="profile-{profile.pk}-error"' not in html

@@ -8,8 +8,8 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from csplatform.api.base import TenantAPIView
 from csplatform.tenancy.models import Role
 from work import selectors
 
@@ -93,7 +93,7 @@ class CapacitySerializer(serializers.Serializer):
     suggestions = SuggestionSerializer(many=True, read_only=True)
 
 
-class CapacityView(APIView):
+class CapacityView(TenantAPIView):
     read_role = Role.LEADER
     write_role = Role.LEADER
 

@@ -18,10 +18,10 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
+from csplatform.api.base import TenantScopedViewSet
 from csplatform.tenancy.models import Role
 from lifecycle.api.fields import AccountField
 from lifecycle.api.serializers.common import ErrorSerializer
-from lifecycle.api.views.base import ApiViewSet
 from lifecycle.models import Stage
 from work import selectors, services
 from work.api.fields import ID_BOUNDS, model_field
@@ -162,7 +162,7 @@ def _step_fields(data: dict, step: PlaybookStep | None) -> dict:
     return merged
 
 
-class PlaybookViewSet(mixins.RetrieveModelMixin, ApiViewSet):
+class PlaybookViewSet(mixins.RetrieveModelMixin, TenantScopedViewSet):
     """Playbooks with their ordered steps. Leaders and admins create and edit
     them; csm and up start them on accounts; viewers read."""
 

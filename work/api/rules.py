@@ -18,8 +18,8 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from csplatform.api.base import TenantScopedViewSet
 from csplatform.tenancy.models import Role
-from lifecycle.api.views.base import ApiViewSet
 from work import selectors
 from work.api.fields import model_field
 from work.models import ActionRun, ActionStatus, FiringStatus, Rule, Trigger
@@ -179,7 +179,7 @@ def _current(rule: Rule) -> dict:
     }
 
 
-class RuleViewSet(ApiViewSet):
+class RuleViewSet(TenantScopedViewSet):
     """Automation rules: trigger, conditions, actions; and each rule's run log."""
 
     model = Rule

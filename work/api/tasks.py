@@ -17,23 +17,18 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from csplatform.api.base import TenantScopedViewSet
+from csplatform.api.fields import MemberField
 from csplatform.tenancy.models import Role
-from lifecycle.api.fields import AccountField, MemberField
+from lifecycle.api.fields import AccountField
 from lifecycle.api.serializers.common import UserRefSerializer
-from lifecycle.api.views.base import ApiViewSet
 from work import selectors, services
 from work.api.fields import ID_BOUNDS, model_field
-from work.errors import TaskTransitionRejected
-from work.models import Priority, Task, TaskStatus, TimeEntry
+from work.models import TASK_MOVES, Priority, Task, TaskStatus, TimeEntry
 
-# target status -> the FSM action that reaches it
-ACTION_FOR_STATUS = {
-    TaskStatus.IN_PROGRESS: "start",
-    TaskStatus.DONE: "complete",
-    TaskStatus.SKIPPED: "skip",
-    TaskStatus.CANCELLED: "cancel",
-    TaskStatus.OPEN: "reopen",
-}
+# target status -> the move that reaches it (each status has one)
+ACTION_FOR_STATUS = {m.target: m.name for m in TASK_MOVES}
+STATUS_MOVES = ", ".join(f"{'/'.join(m.sources)} → {m.target} {m.name}" for m in TASK_MOVES)
 
 
 class TaskOutputSerializer(serializers.Serializer):
@@ -176,18 +171,12 @@ class TaskReassignInputSerializer(serializers.Serializer):
     )
 
 
-def _conflict(rejected: TaskTransitionRejected) -> Response:
-    return Response(
-        {"detail": rejected.message, "status": rejected.status}, status=status.HTTP_409_CONFLICT
-    )
-
-
 CONFLICT = OpenApiResponse(
     TaskConflictSerializer, description="The task's status does not allow this move"
 )
 
 
-class TaskViewSet(ApiViewSet):
+class TaskViewSet(TenantScopedViewSet):
     """CSM tasks: the unit of work on an account, with an FSM status."""
 
     model = Task
@@ -288,8 +277,7 @@ class TaskViewSet(ApiViewSet):
         request=TaskUpdateInputSerializer,
         responses={200: TaskOutputSerializer, 409: CONFLICT},
         description="Edit the task. A `status` different from the current one moves the "
-        "task (open→in_progress start, →done complete, →skipped skip, →cancelled cancel, "
-        "closed→open reopen); the same status changes nothing.",
+        f"task ({STATUS_MOVES}); the same status changes nothing.",
     )
     def partial_update(self, request, pk=None):
         task = self._task_for_write()
@@ -298,26 +286,23 @@ class TaskViewSet(ApiViewSet):
         values = dict(data.validated_data)
         target = values.pop("status", None)
         outcome = values.pop("outcome", None)
-        try:
-            # One savepoint: a refused status move keeps the edits out too.
-            with transaction.atomic():
-                if values:
-                    task = services.task_update(task=task, actor=self.actor, **values)
-                if target is not None and target != task.status:
-                    services.task_transition(
-                        task=task,
-                        action=ACTION_FOR_STATUS[target],
-                        actor=self.actor,
-                        outcome=outcome or "",
-                    )
-                elif outcome:
-                    services.task_outcome_set(task=task, outcome=outcome, actor=self.actor)
-        except TaskTransitionRejected as rejected:
-            return _conflict(rejected)
+        # One savepoint: a refused status move (409) keeps the edits out too.
+        with transaction.atomic():
+            if values:
+                task = services.task_update(task=task, actor=self.actor, **values)
+            if target is not None and target != task.status:
+                services.task_transition(
+                    task=task,
+                    action=ACTION_FOR_STATUS[target],
+                    actor=self.actor,
+                    outcome=outcome or "",
+                )
+            elif outcome:
+                services.task_outcome_set(task=task, outcome=outcome, actor=self.actor)
         return self._task_response(task.pk)
 
     @extend_schema(
-        summary="Move the task: start, complete, skip, cancel or reopen",
+        summary=f"Move the task: {', '.join(services.TASK_ACTIONS)}",
         request=TaskTransitionInputSerializer,
         responses={200: TaskOutputSerializer, 409: CONFLICT},
     )
@@ -326,10 +311,7 @@ class TaskViewSet(ApiViewSet):
         task = self._task_for_write()
         data = TaskTransitionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            services.task_transition(task=task, actor=self.actor, **data.validated_data)
-        except TaskTransitionRejected as rejected:
-            return _conflict(rejected)
+        services.task_transition(task=task, actor=self.actor, **data.validated_data)
         return self._task_response(task.pk)
 
     @extend_schema(

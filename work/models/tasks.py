@@ -6,8 +6,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django_fsm import FSMField, transition
+from django_fsm import FSMField
 
+from csplatform.fsm import Move, transitions
 from csplatform.tenancy.models import TenantScopedModel
 from lifecycle.models import Account
 from work.models.limits import (
@@ -32,7 +33,48 @@ OPEN_STATUSES = [TaskStatus.OPEN, TaskStatus.IN_PROGRESS]
 CLOSED_STATUSES = [TaskStatus.DONE, TaskStatus.SKIPPED, TaskStatus.CANCELLED]
 
 
-class Task(TenantScopedModel):
+# The one table of task moves: Task's FSM is generated from it; the service,
+# the API (status -> action), the forms and the queue's buttons read it. A
+# move's name is its action; `kind` names its timeline entry and domain event,
+# `verb` how the timeline says it, `notice` what the queue row says after it.
+TASK_MOVES = (
+    Move(
+        "start",
+        (TaskStatus.OPEN,),
+        TaskStatus.IN_PROGRESS,
+        custom={"kind": "task_started", "verb": "Started", "notice": "Started"},
+    ),
+    Move(
+        "complete",
+        tuple(OPEN_STATUSES),
+        TaskStatus.DONE,
+        custom={"kind": "task_completed", "verb": "Completed", "notice": "Done ✓"},
+    ),
+    Move(
+        "skip",
+        tuple(OPEN_STATUSES),
+        TaskStatus.SKIPPED,
+        custom={"kind": "task_skipped", "verb": "Skipped", "notice": "Skipped"},
+    ),
+    Move(
+        "cancel",
+        tuple(OPEN_STATUSES),
+        TaskStatus.CANCELLED,
+        custom={"kind": "task_cancelled", "verb": "Cancelled", "notice": "Cancelled"},
+    ),
+    Move(
+        "reopen",
+        tuple(CLOSED_STATUSES),
+        TaskStatus.OPEN,
+        custom={"kind": "task_reopened", "verb": "Reopened", "notice": "Reopened"},
+    ),
+)
+TASK_ACTIONS = {m.name: m for m in TASK_MOVES}
+# The transitions change only the row; work.services records and notifies.
+TaskStatusMoves = transitions("TaskStatusMoves", "status", TASK_MOVES)
+
+
+class Task(TenantScopedModel, TaskStatusMoves):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tasks")
     run = models.ForeignKey(
         PlaybookRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
@@ -112,26 +154,14 @@ class Task(TenantScopedModel):
     def __str__(self) -> str:
         return self.title
 
-    # -- transitions change only the row; work.services records and notifies.
-    @transition(field=status, source=TaskStatus.OPEN, target=TaskStatus.IN_PROGRESS)
-    def start(self):
-        pass
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
 
-    @transition(field=status, source=OPEN_STATUSES, target=TaskStatus.DONE)
-    def complete(self):
-        pass
-
-    @transition(field=status, source=OPEN_STATUSES, target=TaskStatus.SKIPPED)
-    def skip(self):
-        pass
-
-    @transition(field=status, source=OPEN_STATUSES, target=TaskStatus.CANCELLED)
-    def cancel(self):
-        pass
-
-    @transition(field=status, source=CLOSED_STATUSES, target=TaskStatus.OPEN)
-    def reopen(self):
-        pass
+    @property
+    def actions(self) -> list[str]:
+        """The moves the task's status allows now (the buttons it shows)."""
+        return [m.name for m in TASK_MOVES if self.status in m.sources]
 
 
 class TimeEntry(TenantScopedModel):

@@ -1,6 +1,7 @@
-"""The SQL of rule conditions over Account: the ARR of active contracts,
-custom-attribute tests on the JSON column, and a segment's members. Values
-reach these already checked by the grammar (work.rules.conditions)."""
+"""The SQL of rule conditions over Account: the ARR of active contracts and
+custom-attribute tests on the JSON column (a segment's members are
+lifecycle's `segment_members_q`). Values reach these already checked by the
+grammar (work.rules.conditions)."""
 
 from __future__ import annotations
 
@@ -27,24 +28,7 @@ from django.db.models.lookups import (
     LessThanOrEqual,
 )
 
-from lifecycle.models import Contract, ContractStatus, Segment
-from lifecycle.segments import SegmentFilterBroken, segment_q
-
-REASON_MAX = 200
-
-
-def segment_members_q(segment: Segment) -> Q:
-    """The segment's members as a Q; SegmentFilterBroken naming the segment
-    if its saved filters cannot be compiled. (lifecycle is adding its own
-    `segment_members_q`; this call moves to it.)"""
-    try:
-        return segment_q(segment.filters or {})
-    except SegmentFilterBroken:
-        raise
-    except Exception as error:  # a filter saved before lifecycle's grammar was closed
-        raise SegmentFilterBroken(
-            segment_id=segment.pk, segment_name=segment.name, reason=str(error)[:REASON_MAX]
-        ) from error
+from lifecycle.models import Contract, ContractStatus
 
 
 def arr_total():

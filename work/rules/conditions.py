@@ -39,7 +39,8 @@ from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 
 from csplatform.tenancy.models import Membership
 from lifecycle.models import Contract, Segment, Stage, Tier
-from work.rules.condition_sql import arr_total, attribute_q, segment_members_q
+from lifecycle.segments import segment_members_q
+from work.rules.condition_sql import arr_total, attribute_q
 from work.rules.forms import LIST_MAX, TEXT_MAX, Errors, RuleBroken
 from work.validation import model_formfield
 

@@ -36,7 +36,7 @@ from django.db.models import BooleanField, Case, Count, Max, Q, Value, When
 from django.utils import timezone
 
 from csplatform.tenancy.context import tenant_context
-from csplatform.tenancy.services import every_tenant_for_background_work
+from csplatform.tenancy.tasks import for_each_tenant
 from lifecycle.models import Account
 from lifecycle.segments import SegmentFilterBroken
 from work.models import ActionRun, FiringStatus, Rule, RuleAction, RuleFiring
@@ -305,8 +305,9 @@ def rules_sweep(*, now: datetime | None = None, limit: int = SWEEP_LIMIT) -> int
     at most `limit` new firings per rule per run, each in its own
     transaction. Returns how many firings it created."""
     now = now or timezone.now()
-    created = 0
-    for tenant in every_tenant_for_background_work():
+
+    def sweep(tenant) -> int:
+        created = 0
         with tenant_context(tenant):
             rules = [
                 rule
@@ -337,4 +338,7 @@ def rules_sweep(*, now: datetime | None = None, limit: int = SWEEP_LIMIT) -> int
                         )
                 except Exception:
                     logger.exception("firing rule %s for account %s failed", rule.pk, account_id)
-    return created
+        return created
+
+    # Each firing commits on its own: not one context per tenant.
+    return sum(for_each_tenant(sweep, in_context=False))

@@ -17,19 +17,15 @@ from csplatform.tenancy.models import Membership, Role, User, role_at_least
 from lifecycle.models import Account
 from lifecycle.services import timeline_record, timeline_record_many
 from work.errors import TaskTransitionRejected
-from work.models import Task, TaskStatus, TimeEntry
+from work.models import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    TASK_ACTIONS,
+    Task,
+    TaskStatus,
+    TimeEntry,
+)
 from work.validation import fields_clean
-
-OPEN = (TaskStatus.OPEN, TaskStatus.IN_PROGRESS)
-
-# action -> (FSM method, timeline kind, timeline verb)
-TASK_ACTIONS = {
-    "start": ("start", "task_started", "Started"),
-    "complete": ("complete", "task_completed", "Completed"),
-    "skip": ("skip", "task_skipped", "Skipped"),
-    "cancel": ("cancel", "task_cancelled", "Cancelled"),
-    "reopen": ("reopen", "task_reopened", "Reopened"),
-}
 
 
 def _task_payload(task: Task, **extra) -> dict:
@@ -134,9 +130,10 @@ def task_transition(*, task: Task, action: str, actor: User | None, outcome: str
     Completing a playbook task creates the steps that waited for it."""
     if action not in TASK_ACTIONS:
         raise ValidationError({"action": [f"Choose one of {', '.join(TASK_ACTIONS)}."]})
-    method_name, kind, verb = TASK_ACTIONS[action]
+    move = TASK_ACTIONS[action]
+    kind, verb = move.custom["kind"], move.custom["verb"]
     task = Task.objects.select_for_update().select_related("account").get(pk=task.pk)
-    method = getattr(task, method_name)
+    method = getattr(task, move.name)
     if not can_proceed(method):
         raise TaskTransitionRejected(
             f"A task that is {task.get_status_display().lower()} cannot be {verb.lower()}.",
@@ -146,14 +143,11 @@ def task_transition(*, task: Task, action: str, actor: User | None, outcome: str
     method()
     now = timezone.now()
     fields = ["status", "updated_at"]
-    if action == "start":
+    if move.target == TaskStatus.IN_PROGRESS:
         task.started_at = now
         fields.append("started_at")
-    elif action == "reopen":
-        task.closed_at = None
-        fields.append("closed_at")
-    else:
-        task.closed_at = now
+    else:  # closing stamps the time; reopening clears it
+        task.closed_at = now if move.target in CLOSED_STATUSES else None
         fields.append("closed_at")
     outcome = (outcome or "").strip()
     if outcome:
@@ -180,7 +174,7 @@ def task_transition(*, task: Task, action: str, actor: User | None, outcome: str
 def task_snooze(*, task: Task, until: dt.date, actor: User | None) -> Task:
     """Move an open task's due date to a later day (the original is kept)."""
     task = Task.objects.select_for_update().select_related("account").get(pk=task.pk)
-    if task.status not in (TaskStatus.OPEN, TaskStatus.IN_PROGRESS):
+    if not task.is_open:
         raise ValidationError({"until": ["Only an open task can be snoozed."]})
     if until is None or until <= timezone.localdate():
         raise ValidationError({"until": ["Snooze to a day after today."]})
@@ -300,7 +294,7 @@ def tasks_reassign(*, task_ids: list[int], assignee_id: int, actor: User | None)
         raise ValidationError(
             {"task_ids": [f"No such task in this workspace: {', '.join(map(str, missing))}."]}
         )
-    tasks = [t for t in found if t.status in OPEN and t.assignee_id != assignee.pk]
+    tasks = [t for t in found if t.status in OPEN_STATUSES and t.assignee_id != assignee.pk]
     if not tasks:
         return []
     previous = {t.pk: t.assignee_id for t in tasks}

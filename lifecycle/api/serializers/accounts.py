@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from lifecycle.api.fields import MemberEmailField, MemberField
+from csplatform.api.fields import MemberEmailField, MemberField
 from lifecycle.api.serializers.common import UserRefSerializer, no_nul_characters
 from lifecycle.models import Stage, Tier
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from lifecycle import timeline
-from lifecycle.api.serializers.common import UserRefSerializer, no_nul_characters
-from lifecycle.models import Stage
+from lifecycle.api.serializers.common import UserRefSerializer
+from lifecycle.models import NoteKind, Stage
+from lifecycle.segments import filters_json_schema
 
 
 class TransitionInputSerializer(serializers.Serializer):
@@ -104,6 +106,24 @@ class TimelineEntryOutputSerializer(serializers.Serializer):
 
 class NoteInputSerializer(serializers.Serializer):
     body = serializers.CharField()
+    kind = serializers.ChoiceField(
+        choices=NoteKind.choices,
+        default=NoteKind.NOTE,
+        help_text="A note, or a logged meeting or call (they count as CSM contact)",
+    )
+
+
+@extend_schema_field(filters_json_schema())
+class SegmentFiltersField(serializers.JSONField):
+    """Any JSON here; segment_save checks it against the filter grammar and
+    names the bad part by dotted path (`filters.arr_min`)."""
+
+    def to_internal_value(self, data):
+        if getattr(data, "is_json_string", False):  # a form's text: parse it
+            return super().to_internal_value(data)
+        # Parsed JSON as it is: an infinite number (1e999999) is then refused
+        # by the grammar as `filters.arr_min`, not as the whole `filters`.
+        return data
 
 
 class SegmentOutputSerializer(serializers.Serializer):
@@ -118,8 +138,4 @@ class SegmentOutputSerializer(serializers.Serializer):
 class SegmentInputSerializer(serializers.Serializer):
     name = serializers.CharField(max_length=100)
     description = serializers.CharField(max_length=300, required=False, allow_blank=True)
-    filters = serializers.JSONField(
-        validators=[no_nul_characters],
-        help_text="An object with at least one of: stage, tier, industry, owner (lists), "
-        "arr_min, arr_max, renewal_within_days, escalated, attributes {key: value}",
-    )
+    filters = SegmentFiltersField()

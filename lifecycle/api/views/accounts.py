@@ -5,8 +5,9 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from csplatform.api.base import TenantScopedViewSet, validated
 from lifecycle import selectors, services
-from lifecycle.api.filters import AccountFilterSerializer, account_selector_kwargs, validated
+from lifecycle.api.filters import AccountFilterSerializer, account_selector_kwargs
 from lifecycle.api.serializers.accounts import (
     AccountCreateInputSerializer,
     AccountDetailOutputSerializer,
@@ -15,7 +16,6 @@ from lifecycle.api.serializers.accounts import (
     AccountUpsertInputSerializer,
 )
 from lifecycle.api.serializers.common import external_id_from_path
-from lifecycle.api.views.base import ApiViewSet
 from lifecycle.models import Account
 
 EXTERNAL_ID = OpenApiParameter(
@@ -30,7 +30,7 @@ def account_detail_response(account_id: int, status_code: int = status.HTTP_200_
     return Response(AccountDetailOutputSerializer(account).data, status=status_code)
 
 
-class AccountViewSet(ApiViewSet):
+class AccountViewSet(TenantScopedViewSet):
     """Customer accounts: list with filters, read, create, update, and upsert by
     external id for CRM syncs."""
 

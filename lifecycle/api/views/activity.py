@@ -7,19 +7,19 @@ from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from csplatform.api.base import TenantScopedViewSet, validated
 from lifecycle import selectors, services
-from lifecycle.api.filters import AccountTimelineFilterSerializer, validated
+from lifecycle.api.filters import AccountTimelineFilterSerializer
 from lifecycle.api.serializers.activity import (
     EscalationOpenInputSerializer,
     EscalationOutputSerializer,
     NoteInputSerializer,
     TimelineEntryOutputSerializer,
 )
-from lifecycle.api.views.base import ApiViewSet
 from lifecycle.models import Account
 
 
-class AccountActivityViewSet(ApiViewSet):
+class AccountActivityViewSet(TenantScopedViewSet):
     """Escalations, timeline and notes of one account."""
 
     model = Account

@@ -7,17 +7,17 @@ from rest_framework import mixins
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from csplatform.api.base import TenantScopedViewSet, validated
 from lifecycle import services
-from lifecycle.api.filters import EscalationFilterSerializer, escalations_filter, validated
+from lifecycle.api.filters import EscalationFilterSerializer, escalations_filter
 from lifecycle.api.serializers.activity import (
     EscalationOutputSerializer,
     EscalationResolveInputSerializer,
 )
-from lifecycle.api.views.base import ApiViewSet
 from lifecycle.models import Escalation
 
 
-class EscalationViewSet(mixins.RetrieveModelMixin, ApiViewSet):
+class EscalationViewSet(mixins.RetrieveModelMixin, TenantScopedViewSet):
     """Escalations across accounts; an escalation is a flag with its own
     open/resolve history, independent of the stage."""
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from csplatform.api.base import TenantScopedViewSet
 from lifecycle import selectors, services
 from lifecycle.api.lookups import achievement_by_key
 from lifecycle.api.serializers.accounts import (
@@ -21,8 +21,6 @@ from lifecycle.api.serializers.activity import (
     checklist_item,
 )
 from lifecycle.api.views.accounts import account_detail_response
-from lifecycle.api.views.base import ApiViewSet
-from lifecycle.errors import TransitionRejected
 from lifecycle.models import Account
 
 ACHIEVEMENT_KEY = OpenApiParameter(
@@ -31,7 +29,7 @@ ACHIEVEMENT_KEY = OpenApiParameter(
 ACHIEVEMENT_PATH = r"achievements/(?P<key>[-a-zA-Z0-9_]+)"
 
 
-class AccountLifecycleViewSet(ApiViewSet):
+class AccountLifecycleViewSet(TenantScopedViewSet):
     """The account's lifecycle stage and its achievements checklist. Forward
     moves need the current stage's required achievements, or a leader forcing
     with a reason."""
@@ -72,15 +70,9 @@ class AccountLifecycleViewSet(ApiViewSet):
             return Response(TransitionTargetSerializer(targets, many=True).data)
         data = TransitionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            services.account_transition(
-                account_id=account.pk, actor=self.actor, role=self.role, **data.validated_data
-            )
-        except TransitionRejected as rejected:
-            forbidden = rejected.code == "forbidden"
-            code = status.HTTP_403_FORBIDDEN if forbidden else status.HTTP_409_CONFLICT
-            body = {"detail": rejected.message, "code": rejected.code, "missing": rejected.missing}
-            return Response(body, status=code)
+        services.account_transition(
+            account_id=account.pk, actor=self.actor, role=self.role, **data.validated_data
+        )
         return account_detail_response(account.pk)
 
     @extend_schema(

@@ -13,13 +13,13 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from csplatform.api.base import TenantScopedViewSet, validated
 from lifecycle import services
 from lifecycle.api.filters import (
     ContactFilterSerializer,
     ContractFilterSerializer,
     contacts_filter,
     contracts_filter,
-    validated,
 )
 from lifecycle.api.serializers.common import external_id_from_path
 from lifecycle.api.serializers.records import (
@@ -30,7 +30,6 @@ from lifecycle.api.serializers.records import (
     ContractOutputSerializer,
     ContractUpsertInputSerializer,
 )
-from lifecycle.api.views.base import ApiViewSet
 from lifecycle.models import Contact, Contract
 
 EXTERNAL_ID = OpenApiParameter(
@@ -38,7 +37,7 @@ EXTERNAL_ID = OpenApiParameter(
 )
 
 
-class _RecordViewSet(mixins.RetrieveModelMixin, ApiViewSet):
+class _RecordViewSet(mixins.RetrieveModelMixin, TenantScopedViewSet):
     """Subclasses set serializer_class (output), input_serializers for
     create/update/partial_update/upsert, and filter_class."""
 

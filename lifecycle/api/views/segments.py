@@ -7,15 +7,15 @@ from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from csplatform.api.base import TenantScopedViewSet
 from csplatform.tenancy.models import Role
 from lifecycle import selectors, services
 from lifecycle.api.serializers.accounts import AccountOutputSerializer
 from lifecycle.api.serializers.activity import SegmentInputSerializer, SegmentOutputSerializer
-from lifecycle.api.views.base import ApiViewSet
 from lifecycle.models import Segment
 
 
-class SegmentViewSet(mixins.RetrieveModelMixin, ApiViewSet):
+class SegmentViewSet(mixins.RetrieveModelMixin, TenantScopedViewSet):
     """Saved filters over accounts; leaders and admins create and edit them."""
 
     model = Segment

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 
+from csplatform.api.base import TenantScopedViewSet, validated
 from lifecycle import selectors
-from lifecycle.api.filters import TimelineFilterSerializer, validated
+from lifecycle.api.filters import TimelineFilterSerializer
 from lifecycle.api.serializers.activity import TimelineEntryOutputSerializer
-from lifecycle.api.views.base import ApiViewSet
 from lifecycle.models import TimelineEntry
 
 
-class TimelineViewSet(ApiViewSet):
+class TimelineViewSet(TenantScopedViewSet):
     """The shared timeline of every account: stage changes, achievements,
     escalations, notes and what other apps record."""
 

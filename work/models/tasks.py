@@ -4,7 +4,6 @@ logged against it."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django_fsm import FSMField
@@ -12,6 +11,13 @@ from django_fsm import FSMField
 from csplatform.fsm import Move, transitions
 from csplatform.tenancy.models import TenantScopedModel
 from lifecycle.models import Account
+from work.models.limits import (
+    ESTIMATE_ERRORS,
+    ESTIMATE_VALIDATORS,
+    PRIORITY_ERRORS,
+    TIME_ENTRY_MINUTES_VALIDATORS,
+    work_day,
+)
 from work.models.playbooks import PlaybookRun, PlaybookStep, Priority
 
 
@@ -76,7 +82,7 @@ class Task(TenantScopedModel, TaskStatusMoves):
     step = models.ForeignKey(
         PlaybookStep, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
     )
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, error_messages={"blank": "Give the task a title."})
     instructions = models.TextField(blank=True, default="")
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -85,13 +91,15 @@ class Task(TenantScopedModel, TaskStatusMoves):
         on_delete=models.SET_NULL,
         related_name="assigned_tasks",
     )
-    due_date = models.DateField()
+    due_date = models.DateField(validators=[work_day])
     # The due date it was created with; snoozing moves only `due_date`.
     original_due_date = models.DateField()
-    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    priority = models.PositiveSmallIntegerField(
+        choices=Priority.choices, default=Priority.NORMAL, error_messages=PRIORITY_ERRORS
+    )
     required_skill = models.SlugField(max_length=50, blank=True, default="")
     estimated_minutes = models.PositiveIntegerField(
-        default=30, validators=[MinValueValidator(1), MaxValueValidator(10_000)]
+        default=30, validators=ESTIMATE_VALIDATORS, error_messages=ESTIMATE_ERRORS
     )
     status = FSMField(default=TaskStatus.OPEN, choices=TaskStatus.choices, protected=False)
     outcome = models.TextField(blank=True, default="")
@@ -161,10 +169,8 @@ class TimeEntry(TenantScopedModel):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    minutes = models.PositiveIntegerField(
-        validators=[MinValueValidator(1), MaxValueValidator(1440)]
-    )
-    logged_on = models.DateField()
+    minutes = models.PositiveIntegerField(validators=TIME_ENTRY_MINUTES_VALIDATORS)
+    logged_on = models.DateField(validators=[work_day])
     note = models.CharField(max_length=300, blank=True, default="")
 
     class Meta:

@@ -21,11 +21,11 @@ from work.models import (
     CLOSED_STATUSES,
     OPEN_STATUSES,
     TASK_ACTIONS,
-    Priority,
     Task,
     TaskStatus,
     TimeEntry,
 )
+from work.validation import fields_clean
 
 
 def _task_payload(task: Task, **extra) -> dict:
@@ -57,39 +57,39 @@ def task_create(
     due_date: dt.date,
     actor: User | None,
     assignee: User | None = None,
-    priority: int = Priority.NORMAL,
-    estimated_minutes: int = 30,
+    priority: int | None = None,
+    estimated_minutes: int | None = None,
     instructions: str = "",
     required_skill: str = "",
     run=None,
     step=None,
 ) -> Task:
-    title = (title or "").strip()
-    errors: dict[str, list[str]] = {}
-    if not title:
-        errors["title"] = ["Give the task a title."]
-    if priority not in Priority.values:
-        errors["priority"] = ["Choose urgent, high, normal or low."]
-    if not (1 <= int(estimated_minutes or 0) <= 10_000):
-        errors["estimated_minutes"] = ["Estimate between 1 and 10,000 minutes."]
-    if errors:
-        raise ValidationError(errors)
+    # Every limit (title length, priority, estimate, the due day's bounds)
+    # and default is the model's.
+    defaults = Task()
+    fields = fields_clean(
+        Task,
+        title=(title or "").strip(),
+        instructions=instructions or "",
+        due_date=due_date,
+        priority=defaults.priority if priority is None else priority,
+        estimated_minutes=(
+            defaults.estimated_minutes if estimated_minutes is None else estimated_minutes
+        ),
+        required_skill=required_skill or "",
+    )
     if assignee is not None:
         assignable_user(user_id=assignee.pk)
     task = Task.objects.create(
         account=account,
-        title=title[:200],
-        instructions=instructions,
         assignee=assignee,
-        due_date=due_date,
-        original_due_date=due_date,
-        priority=priority,
-        estimated_minutes=estimated_minutes,
-        required_skill=required_skill,
+        original_due_date=fields["due_date"],
         run=run,
         step=step,
         created_by=actor,
+        **fields,
     )
+    due_date = task.due_date
     who = assignee.display_name if assignee else "nobody yet"
     timeline_record(
         account=account,
@@ -178,6 +178,7 @@ def task_snooze(*, task: Task, until: dt.date, actor: User | None) -> Task:
         raise ValidationError({"until": ["Only an open task can be snoozed."]})
     if until is None or until <= timezone.localdate():
         raise ValidationError({"until": ["Snooze to a day after today."]})
+    until = fields_clean(Task, due_date=until, _names={"due_date": "until"})["due_date"]
     previous = task.due_date
     task.due_date = until
     task.save(update_fields=["due_date", "updated_at"])
@@ -221,19 +222,13 @@ def task_time_log(
     logged_on: dt.date | None = None,
 ) -> TimeEntry:
     """Add a time entry; a task can have several."""
-    try:
-        minutes = int(minutes)
-    except (TypeError, ValueError):
-        raise ValidationError({"minutes": ["Enter whole minutes."]}) from None
-    if not 1 <= minutes <= 1440:
-        raise ValidationError({"minutes": ["Log between 1 and 1,440 minutes."]})
     logged_on = logged_on or timezone.localdate()
     if logged_on > timezone.localdate():
         raise ValidationError({"logged_on": ["Time cannot be logged for a future day."]})
+    fields = fields_clean(TimeEntry, minutes=minutes, logged_on=logged_on, note=note or "")
+    minutes = fields["minutes"]
     task = Task.objects.select_related("account").get(pk=task.pk)
-    entry = TimeEntry.objects.create(
-        task=task, user=actor, minutes=minutes, logged_on=logged_on, note=(note or "")[:300]
-    )
+    entry = TimeEntry.objects.create(task=task, user=actor, **fields)
     Task.objects.filter(pk=task.pk).update(
         logged_minutes=F("logged_minutes") + minutes, updated_at=timezone.now()
     )
@@ -261,31 +256,17 @@ def task_update(
 ) -> Task:
     """Edit a task's details by hand (reassigning has its own function)."""
     task = Task.objects.select_for_update().select_related("account").get(pk=task.pk)
-    errors: dict[str, list[str]] = {}
-    changed = []
-    if title is not None:
-        if not title.strip():
-            errors["title"] = ["Give the task a title."]
-        task.title = title.strip()[:200]
-        changed.append("title")
-    if instructions is not None:
-        task.instructions = instructions
-        changed.append("instructions")
-    if due_date is not None:
-        task.due_date = due_date
-        changed.append("due_date")
-    if priority is not None:
-        if priority not in Priority.values:
-            errors["priority"] = ["Choose urgent, high, normal or low."]
-        task.priority = priority
-        changed.append("priority")
-    if estimated_minutes is not None:
-        if not 1 <= estimated_minutes <= 10_000:
-            errors["estimated_minutes"] = ["Estimate between 1 and 10,000 minutes."]
-        task.estimated_minutes = estimated_minutes
-        changed.append("estimated_minutes")
-    if errors:
-        raise ValidationError(errors)
+    given = {
+        "title": None if title is None else title.strip(),
+        "instructions": instructions,
+        "due_date": due_date,
+        "priority": priority,
+        "estimated_minutes": estimated_minutes,
+    }
+    given = {name: value for name, value in given.items() if value is not None}
+    for name, value in fields_clean(Task, _instance=task, **given).items():
+        setattr(task, name, value)
+    changed = list(given)
     if changed:
         task.save(update_fields=[*changed, "updated_at"])
         timeline_record(
@@ -302,14 +283,18 @@ def task_update(
 @transaction.atomic
 def tasks_reassign(*, task_ids: list[int], assignee_id: int, actor: User | None) -> list[Task]:
     """Give open tasks to another person, one or many at once. Closed tasks
-    keep who did them; ids of other tenants' tasks are simply not found."""
-    assignee = assignable_user(user_id=assignee_id)
-    tasks = list(
-        Task.objects.select_for_update()
-        .filter(pk__in=task_ids, status__in=OPEN_STATUSES)
-        .exclude(assignee_id=assignee.pk)
-        .order_by("pk")
-    )
+    keep who did them, and tasks already theirs stay; an id that is not a
+    task of this tenant (unknown, or another tenant's) is a ValidationError
+    on `task_ids` naming it, and nothing moves."""
+    assignee = assignable_user(user_id=assignee_id, field="assignee_id")
+    wanted = list(dict.fromkeys(task_ids))
+    found = list(Task.objects.select_for_update().filter(pk__in=wanted).order_by("pk"))
+    missing = sorted(set(wanted) - {t.pk for t in found})
+    if missing:
+        raise ValidationError(
+            {"task_ids": [f"No such task in this workspace: {', '.join(map(str, missing))}."]}
+        )
+    tasks = [t for t in found if t.status in OPEN_STATUSES and t.assignee_id != assignee.pk]
     if not tasks:
         return []
     previous = {t.pk: t.assignee_id for t in tasks}

@@ -173,7 +173,7 @@ def task_reassign(request, tenant_slug, pk):
                 task_ids=[task.pk], assignee_id=form.cleaned_data["assignee"], actor=request.user
             )
         except ValidationError as error:
-            apply_errors(form, error)
+            form.apply_errors(error)
         else:
             return _answer(request, pk, notice="Reassigned", message=f"Reassigned: {task.title}")
     return _answer(request, pk, status=FORM_ERRORS, forms={"reassign": form})

@@ -1,5 +1,5 @@
 """Forms of the playbook and team pages. They convert the input, with the
-fields that hold a limit made from the model's (work.validation); the
+fields that hold a limit made from the model's (csplatform.validation); the
 services check the rules (unique names, earlier dependencies, known skills),
 and their ValidationErrors land on these forms' fields. Choices come from
 lists read once per page, never a query per row."""
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django import forms
 
+from csplatform.validation import model_formfield
 from lifecycle.models import Stage
 from work.models import (
     AssigneeRule,
@@ -21,7 +22,6 @@ from work.models import (
     WorkSettings,
 )
 from work.selectors.playbooks import step_values
-from work.validation import model_formfield
 
 DATE = forms.DateInput(attrs={"type": "date"})
 

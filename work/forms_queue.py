@@ -1,5 +1,5 @@
 """Forms of the queue and task pages. They convert the input; the fields
-that hold a limit come from the model (work.validation.model_formfield), and
+that hold a limit come from the model (csplatform.validation.model_formfield), and
 work.services checks the rest (a snooze after today, ids of this tenant)."""
 
 from __future__ import annotations
@@ -10,10 +10,10 @@ from django import forms
 from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 
+from csplatform.validation import model_formfield
 from lifecycle.forms import apply_errors
 from work.models import Priority, Task, TimeEntry
 from work.services import TASK_ACTIONS
-from work.validation import model_formfield
 
 
 class QuickSelect(forms.Select):

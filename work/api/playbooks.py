@@ -19,12 +19,12 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from csplatform.api.base import TenantScopedViewSet
+from csplatform.api.model_fields import ID_BOUNDS, model_field
 from csplatform.tenancy.models import Role
 from lifecycle.api.fields import AccountField
 from lifecycle.api.serializers.common import ErrorSerializer
 from lifecycle.models import Stage
 from work import selectors, services
-from work.api.fields import ID_BOUNDS, model_field
 from work.models import AssigneeRule, Playbook, PlaybookRun, PlaybookStep, Priority, TaskStatus
 
 STEP_ID = OpenApiParameter("step_id", int, OpenApiParameter.PATH, description="The step's id")

@@ -19,9 +19,9 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from csplatform.api.base import TenantScopedViewSet
+from csplatform.api.model_fields import model_field
 from csplatform.tenancy.models import Role
 from work import selectors
-from work.api.fields import model_field
 from work.models import ActionRun, ActionStatus, FiringStatus, Rule, Trigger
 from work.rules.actions import SECRET_MASK, action_kinds
 from work.rules.conditions import KINDS

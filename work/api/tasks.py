@@ -19,11 +19,11 @@ from rest_framework.response import Response
 
 from csplatform.api.base import TenantScopedViewSet
 from csplatform.api.fields import MemberField
+from csplatform.api.model_fields import ID_BOUNDS, model_field
 from csplatform.tenancy.models import Role
 from lifecycle.api.fields import AccountField
 from lifecycle.api.serializers.common import UserRefSerializer
 from work import selectors, services
-from work.api.fields import ID_BOUNDS, model_field
 from work.models import TASK_MOVES, Priority, Task, TaskStatus, TimeEntry
 
 # target status -> the move that reaches it (each status has one)

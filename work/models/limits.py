@@ -1,6 +1,6 @@
 """Limits of work's fields, written once: the model fields carry these
 validators, and services, forms and serializers are derived from the fields
-(see work.validation and work.api.fields), so changing a limit touches this
+(see csplatform.validation and csplatform.api.model_fields), so changing a limit touches this
 file only."""
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ import datetime as dt
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.utils import timezone
 from django.utils.deconstruct import deconstructible
+
+from csplatform.dates import EARLIEST_DAY, latest_day, out_of_range_message
 
 ESTIMATE_MIN, ESTIMATE_MAX = 1, 10_000
 _ESTIMATE = f"Estimate {ESTIMATE_MIN} to {ESTIMATE_MAX:,} minutes."
@@ -39,17 +40,6 @@ RULE_DESCRIPTION_MAX = 2000
 
 PRIORITY_ERRORS = {"invalid_choice": "Choose urgent, high, normal or low."}
 
-EARLIEST_DAY = dt.date(2000, 1, 1)
-YEARS_AHEAD = 5
-
-
-def latest_day(today: dt.date | None = None) -> dt.date:
-    today = today or timezone.localdate()
-    try:
-        return today.replace(year=today.year + YEARS_AHEAD)
-    except ValueError:  # 29 February
-        return today.replace(year=today.year + YEARS_AHEAD, day=28)
-
 
 @deconstructible
 class WorkDayValidator:
@@ -61,8 +51,7 @@ class WorkDayValidator:
         latest = latest_day()
         if not EARLIEST_DAY <= value <= latest:
             raise ValidationError(
-                f"Choose a day from {EARLIEST_DAY:%Y-%m-%d} to {latest:%Y-%m-%d}.",
-                code="day_out_of_range",
+                out_of_range_message(EARLIEST_DAY, latest), code="day_out_of_range"
             )
 
     def __eq__(self, other) -> bool:

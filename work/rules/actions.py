@@ -41,12 +41,12 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from csplatform.tenancy.models import Membership, Role, User, role_at_least
+from csplatform.validation import model_formfield
 from lifecycle.errors import TransitionRejected
 from lifecycle.models import Account, Stage, TimelineEntry
 from lifecycle.timeline import register_kind
 from work.models import Playbook, PlaybookRun, PlaybookStep, Priority, RunStatus, Task
 from work.rules.forms import ConfigForm, choice, text
-from work.validation import model_formfield
 
 WEBHOOK_TIMEOUT_SECONDS = 5
 SIGNATURE_HEADER = "X-CSP-Signature"

@@ -38,11 +38,11 @@ from django.db.models import Q
 from django.db.models.lookups import GreaterThanOrEqual, LessThanOrEqual
 
 from csplatform.tenancy.models import Membership
+from csplatform.validation import model_formfield
 from lifecycle.models import Contract, Segment, Stage, Tier
 from lifecycle.segments import segment_members_q
 from work.rules.condition_sql import arr_total, attribute_q
 from work.rules.forms import LIST_MAX, TEXT_MAX, Errors, RuleBroken
-from work.validation import model_formfield
 
 OP_LABELS = {
     "in": "is one of",

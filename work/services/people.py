@@ -17,6 +17,7 @@ from django.db.models import Func, Value
 from django.utils.text import slugify
 
 from csplatform.tenancy.models import Membership, Role, User, role_at_least
+from csplatform.validation import fields_check, fields_clean
 from work.models import (
     CsmGroup,
     CsmGroupMember,
@@ -27,7 +28,6 @@ from work.models import (
     WorkSettings,
 )
 from work.services.assignment import WORKING_ROLES
-from work.validation import fields_check, fields_clean
 
 
 # -- skills ------------------------------------------------------------------

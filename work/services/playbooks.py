@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from csplatform.events.services import event_record
 from csplatform.tenancy.models import User
+from csplatform.validation import fields_check, fields_clean
 from lifecycle.models import Account, Stage
 from lifecycle.services import timeline_record
 from work.models import (
@@ -27,7 +28,6 @@ from work.models import (
 )
 from work.services.assignment import step_assignee
 from work.services.people import csm_profiles_ensure
-from work.validation import fields_check, fields_clean
 
 
 def _step_task(*, run: PlaybookRun, step: PlaybookStep, actor: User | None, today: dt.date) -> Task:

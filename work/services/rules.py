@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from csplatform.tenancy.models import User
+from csplatform.validation import fields_check
 from work.models import ActionRun, ActionStatus, Rule, RuleAction
 from work.rules.actions import SECRET_MASK, action_kind, action_kinds
 from work.rules.conditions import MAX_CONDITIONS, conditions_validate
@@ -23,7 +24,6 @@ from work.rules.engine import rules_evaluate, rules_fire, rules_sweep
 from work.rules.forms import unsafe_text
 from work.rules.runner import action_run_execute, action_runs_retry_due
 from work.rules.triggers import trigger_validate
-from work.validation import fields_check
 
 __all__ = [
     "MAX_ACTIONS",

@@ -14,6 +14,7 @@ from django_fsm import can_proceed
 
 from csplatform.events.services import event_record
 from csplatform.tenancy.models import Membership, Role, User, role_at_least
+from csplatform.validation import fields_clean
 from lifecycle.models import Account
 from lifecycle.services import timeline_record, timeline_record_many
 from work.errors import TaskTransitionRejected
@@ -25,7 +26,6 @@ from work.models import (
     TaskStatus,
     TimeEntry,
 )
-from work.validation import fields_clean
 
 
 def _task_payload(task: Task, **extra) -> dict:

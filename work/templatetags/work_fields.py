@@ -1,6 +1,6 @@
 """`{% field_bound "work.TimeEntry" "minutes" "max" %}`: a bound of a model
 field (min, max, maxlength) for a hand-written input, read from the field
-itself (work.validation.model_formfield) so a template restates no limit."""
+itself (csplatform.validation.model_formfield) so a template restates no limit."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from functools import cache
 from django import template
 from django.apps import apps
 
-from work.validation import model_formfield
+from csplatform.validation import model_formfield
 
 register = template.Library()
 

@@ -26,6 +26,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from csplatform.tenancy.models import Role
 from csplatform.ui.access import FORM_ERRORS, requires_role
+from csplatform.validation import model_formfield
 from work import selectors
 from work.models import ActionRun, Rule
 from work.rules.actions import SECRET_MASK, action_kind, action_kinds
@@ -33,7 +34,6 @@ from work.rules.conditions import KINDS, MAX_CONDITIONS, OP_LABELS
 from work.rules.forms import editor_fields
 from work.rules.triggers import TRIGGERS
 from work.services import rules as services
-from work.validation import model_formfield
 
 BLANK_CONDITION_ROWS = 2
 BLANK_ACTION_ROWS = 1

@@ -1,5 +1,5 @@
 """Input checked by the model's own fields, so that a limit (a length, a
-range, the choices, the day bounds of work.models.limits) is written once,
+range, the choices, the day bounds of csplatform.dates) is written once,
 on the model, and every caller reports it with the model's message:
 
 - services: `fields_clean(Task, title=..., estimated_minutes=...)` runs each
@@ -8,7 +8,7 @@ on the model, and every caller reports it with the model's message:
 - forms: `model_formfield(Task, "estimated_minutes")` is the model field's
   form field carrying the model's validators (and min/max on the widget).
 
-The API derives its serializer fields the same way (work.api.fields).
+The API derives its serializer fields the same way (csplatform.api.model_fields).
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from csplatform.tenancy.context import tenant_context
 from csplatform.tenancy.models import Role
 
 
@@ -28,12 +27,6 @@ def signed_in(user) -> Client:
 def page(users):
     """`page(role)`: a client signed in as the tenant member with that role."""
     return lambda role=Role.CSM: signed_in(users[role])
-
-
-@pytest.fixture
-def inside(tenant):
-    """`with inside():` sets up or reads data in the tenant's context."""
-    return lambda: tenant_context(tenant)
 
 
 def tenant_post_forms(html: str, tenant) -> list[str]:

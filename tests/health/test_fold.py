@@ -93,7 +93,7 @@ def test_a_batch_is_accepted_when_redis_is_down_and_the_sweep_counts_it(
         assert UsageDailyAccount.objects.get(account=acct).events == 2
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True)  # three threads, three connections: they see commits only
 def test_racing_folds_count_every_batch_exactly_once():
     tenant = make_tenant()
     with tenant_context(tenant):

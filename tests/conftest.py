@@ -59,8 +59,17 @@ def django_db_setup(
         _use_credentials("default", settings.DATABASE_APP)
     yield
     with django_db_blocker.unblock():
+        # Threads that outlive their test (the live server's keep-alive request
+        # threads, a Celery worker's) still hold app-role sessions; DROP
+        # DATABASE would wait 5 s for them and fail. The app role may end its own.
+        with connections["default"].cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND usename = current_user"
+                " AND pid <> pg_backend_pid()"
+            )
         _use_credentials("default", settings.DATABASE_OWNER)
-        # A worker thread may still hold a connection; the next run clobbers the DB.
+        # Should one still be left, the next run clobbers the database.
         with contextlib.suppress(Exception):
             teardown_databases(old_config, verbosity=0, keepdb=django_db_keepdb)
 

@@ -18,13 +18,11 @@ from health.models import Band, HealthScore
 from lifecycle.models import TimelineEntry
 from tests import factories
 from tests.conftest import make_user, new_task
-from tests.pages.conftest import url
+from tests.pages.conftest import HTMX, url
 from work import selectors, services
 from work.models import Playbook, PlaybookRun, PlaybookStep, Priority, Task, TaskStatus, TimeEntry
 
 pytestmark = pytest.mark.django_db
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 def today() -> dt.date:

@@ -14,7 +14,12 @@ import sys
 
 import pytest
 
-if "django.conf" in sys.modules and sys.modules["django.conf"].settings.configured:
+if (
+    "django.conf" in sys.modules
+    and sys.modules["django.conf"].settings.configured
+    # pytest-xdist workers inherit the settings module with the URLs it needs
+    and not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"))
+):
     # DJANGO_SETTINGS_MODULE came from the shell: settings were read too early.
     raise pytest.UsageError(
         "Unset DJANGO_SETTINGS_MODULE (conftest.py sets it once the embedded servers "

@@ -15,6 +15,8 @@ and owns no table.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
 import subprocess
@@ -109,9 +111,25 @@ def _start_redis(data_dir: Path) -> Path:
     raise RuntimeError(f"embedded Redis did not start; see {folder / 'redis.log'}")
 
 
+@contextlib.contextmanager
+def _start_lock(data_dir: Path):
+    """One process at a time checks and starts the servers: entry points
+    started together (pytest-xdist workers, `make run` next to `make test`)
+    may all get here at once, and two redis-servers on one socket would take
+    it from each other."""
+    with open(data_dir / ".embedded.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
 def ensure_services(data_dir: Path) -> dict[str, str]:
     """Start what is missing and return the URLs settings should use."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    with _start_lock(data_dir):
+        return _ensure_services(data_dir)
+
+
+def _ensure_services(data_dir: Path) -> dict[str, str]:
     urls: dict[str, str] = {}
     if not os.environ.get("DATABASE_URL"):
         socket_dir = _start_postgres(data_dir)

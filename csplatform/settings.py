@@ -305,8 +305,13 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 if "pytest" in sys.modules:
     # Hashing with the default PBKDF2 rounds dominates test time.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # A `make run` worker on the same Redis must never take the tests' tasks.
-    CELERY_TASK_DEFAULT_QUEUE = "csp-test"
-    CELERY_FRESH_QUEUE = "csp-test-fresh"
+    # A `make run` worker on the same Redis must never take the tests' tasks,
+    # and under pytest-xdist each process ("gw0", ...) has its own database,
+    # so its Redis keys (counters and flags keyed by ids) and its Celery queues
+    # are its own too.
+    _xdist = env("PYTEST_XDIST_WORKER")
+    _test_name = f"csp-test-{_xdist}" if _xdist else "csp-test"
+    CELERY_TASK_DEFAULT_QUEUE = _test_name
+    CELERY_FRESH_QUEUE = f"{_test_name}-fresh"
     CELERY_TASK_ROUTES = {name: {"queue": CELERY_FRESH_QUEUE} for name in CELERY_TASK_ROUTES}
-    CACHES["default"]["KEY_PREFIX"] = "csp-test"
+    CACHES["default"]["KEY_PREFIX"] = _test_name

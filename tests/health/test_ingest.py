@@ -158,7 +158,7 @@ def test_query_count_does_not_grow_with_batch_size(tenant):
     assert counts[0] == counts[1]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True)  # four threads, four connections: they see commits only
 def test_racing_retries_store_each_event_once():
     tenant = make_tenant()
     batch = [ev(i, message_id=f"race-{i}") for i in range(50)]

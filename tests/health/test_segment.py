@@ -43,7 +43,7 @@ def assert_landed(tenant):
         assert events["Report Exported"].properties == {"format": "csv"}
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True)  # the live server thread has its own connection
 def test_the_stock_segment_client_works_unchanged(live_server):
     from segment.analytics.client import Client
 
@@ -61,7 +61,7 @@ def test_the_stock_segment_client_works_unchanged(live_server):
     assert_landed(tenant)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True)  # the live server thread has its own connection
 def test_the_stock_rudderstack_client_works_unchanged_with_gzip(live_server):
     from rudderstack.analytics.client import Client
 

@@ -178,7 +178,7 @@ def test_time_to_onboard_is_measurable(in_tenant):
     assert time_to_onboard_days(acct) is not None
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True)  # two threads, two connections: they see commits only
 def test_concurrent_transitions_only_one_wins():
     tenant = make_tenant()
     leader = make_user(tenant, Role.LEADER)

@@ -13,8 +13,7 @@ from csplatform.tenancy.context import tenant_context
 from csplatform.tenancy.models import Role
 from tests import factories
 from tests.conftest import make_user
-from tests.pages.conftest import signed_in, url
-from tests.pages.test_health_portfolio import text
+from tests.pages.conftest import signed_in, text, url
 from tests.work.capacity_data import UTC, busy_team, member, task, time_entry
 from work.models import Playbook, PlaybookStep, Task, TaskStatus
 

@@ -18,7 +18,7 @@ from work import services
 from work.errors import TaskTransitionRejected
 from work.models import Playbook, PlaybookRun, PlaybookStep, RunStatus, Task, TaskStatus
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 TODAY = dt.date.today
 

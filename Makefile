@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# pytest-xdist processes for `make test` (auto: one per core; 0: a single process).
+TEST_WORKERS ?= auto
 
 .PHONY: install run test lint format migrate seed bench-ingest bench-health bench-work clean-data stop-embedded
 
@@ -23,7 +25,7 @@ test: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS)
 
 lint: install
 	$(BIN)/ruff check .

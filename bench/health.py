@@ -753,6 +753,9 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> None:
     import django
 
+    from csplatform.embedded import ensure_env
+
+    ensure_env()  # embedded PostgreSQL/Redis unless named; the servers it starts inherit them
     django.setup()
     from csplatform.tenancy.context import tenant_context
     from csplatform.tenancy.services import api_key_create

@@ -41,6 +41,9 @@ ACCOUNTS = 200
 def setup_tenant() -> str:
     import django
 
+    from csplatform.embedded import ensure_env
+
+    ensure_env()  # embedded PostgreSQL/Redis unless named; the servers it starts inherit them
     django.setup()
     from csplatform.tenancy.context import tenant_context
     from csplatform.tenancy.services import api_key_create, tenant_create

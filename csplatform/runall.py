@@ -150,11 +150,15 @@ def main() -> int:
     if _port_open(host, port):
         log(f"{host}:{port} is already in use; stop what runs there or set CSP_PORT")
         return 1
-    # Importing settings starts the embedded PostgreSQL/Redis here, once, and
-    # exports their URLs, so the children connect instead of racing to start them.
+    # The embedded PostgreSQL/Redis start here, once, and their URLs go into
+    # the environment, so the children (manage.py, gunicorn, the Celery
+    # worker and beat) connect instead of racing to start them.
+    from csplatform.embedded import ensure_env
+
     embedded = [name for name, var in EMBEDDED.items() if not os.environ.get(var)]
     if embedded:
         log(f"starting embedded {' and '.join(embedded)} (data in CSP_DATA_DIR, default var/) ...")
+    ensure_env()
     from csplatform import settings as conf
 
     conf.DATA_DIR.mkdir(parents=True, exist_ok=True)  # beat's schedule file lives there
@@ -199,7 +203,9 @@ def main() -> int:
 def stop_embedded() -> int:
     """`make stop-embedded`: stop the embedded PostgreSQL and Redis, which stay
     up between runs so that `make run` and `make test` start fast."""
-    data_dir = Path(os.environ.get("CSP_DATA_DIR") or BASE_DIR / "var")
+    from csplatform.embedded import data_dir as embedded_data_dir
+
+    data_dir = embedded_data_dir()
     pgdata = data_dir / "pg"
     if (pgdata / "postmaster.pid").exists():
         from pgserver._commands import pg_ctl

@@ -1,22 +1,21 @@
 """Settings, all read from the environment through csplatform.env."""
 
-import os
 import sys
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlparse
 
 from celery.schedules import crontab
 
+from csplatform.embedded import data_dir
 from csplatform.env import PRODUCTION, env, env_bool, env_list, required
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(env("CSP_DATA_DIR", str(BASE_DIR / "var")))
+DATA_DIR = data_dir()
 
-# Embedded PostgreSQL/Redis unless real servers are named (never in production).
-if not PRODUCTION and not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
-    from csplatform.embedded import ensure_services
-
-    os.environ.update(ensure_services(DATA_DIR))
+# PostgreSQL and Redis are named by DATABASE_URL / REDIS_URL. Importing
+# settings starts no server: the entry points (manage.py, runall, the celery
+# command, the test setup) call csplatform.embedded.ensure_env() first, which
+# starts the embedded ones and exports their URLs when these are missing.
 
 SECRET_KEY = required("DJANGO_SECRET_KEY", "dev-only-insecure-secret-key-change-me")
 DEBUG = env_bool("DJANGO_DEBUG", default=not PRODUCTION)
@@ -260,6 +259,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
+    "DEFAULT_METADATA_CLASS": "csplatform.api.metadata.RouteMetadata",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "csplatform.api.exceptions.exception_handler",
     "UNAUTHENTICATED_USER": None,
@@ -307,8 +307,13 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 if "pytest" in sys.modules:
     # Hashing with the default PBKDF2 rounds dominates test time.
     PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    # A `make run` worker on the same Redis must never take the tests' tasks.
-    CELERY_TASK_DEFAULT_QUEUE = "csp-test"
-    CELERY_FRESH_QUEUE = "csp-test-fresh"
+    # A `make run` worker on the same Redis must never take the tests' tasks,
+    # and under pytest-xdist each process ("gw0", ...) has its own database,
+    # so its Redis keys (counters and flags keyed by ids) and its Celery queues
+    # are its own too.
+    _xdist = env("PYTEST_XDIST_WORKER")
+    _test_name = f"csp-test-{_xdist}" if _xdist else "csp-test"
+    CELERY_TASK_DEFAULT_QUEUE = _test_name
+    CELERY_FRESH_QUEUE = f"{_test_name}-fresh"
     CELERY_TASK_ROUTES = {name: {"queue": CELERY_FRESH_QUEUE} for name in CELERY_TASK_ROUTES}
-    CACHES["default"]["KEY_PREFIX"] = "csp-test"
+    CACHES["default"]["KEY_PREFIX"] = _test_name

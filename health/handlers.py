@@ -16,7 +16,9 @@ def _rescore(event) -> None:
         health_rescore_request(account_ids=[event.account_id])
 
 
-# task_completed and meeting_logged come with work management (engagement).
+# Each moves a measure: stage outcomes, support load, engagement (CSM
+# contact: completed tasks, logged meetings and calls), or a new account's
+# first score.
 _RESCORE_ON = (
     "stage_changed",
     "escalation_opened",
@@ -26,6 +28,7 @@ _RESCORE_ON = (
     "achievement_reopened",
     "task_completed",
     "meeting_logged",
+    "call_logged",
 )
 for _kind in _RESCORE_ON:
     subscribe(_kind, name=f"health.rescore_on_{_kind}")(_rescore)

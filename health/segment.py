@@ -12,6 +12,7 @@ import json
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
+from csplatform.api.parsers import UnsafeValue, check_value
 from csplatform.tenancy.context import current_tenant_id
 from health.services import BatchResult, usage_attach_users, usage_batch_record
 from lifecycle.models import Account
@@ -41,6 +42,9 @@ WHERE tenant_id = %s AND user_id = ANY(%s) AND account_external_id <> ''
 """
 
 
+MESSAGE_MAX_DEPTH = 32
+
+
 def _user(message: dict) -> str:
     return str(message.get("userId") or message.get("anonymousId") or "")
 
@@ -53,6 +57,13 @@ def segment_messages_record(*, messages: list) -> BatchResult:
     groups: dict[str, dict] = {}
     for index, message in enumerate(messages):
         kind = message.get("type") if isinstance(message, dict) else None
+        try:
+            # Anything PostgreSQL cannot take (NUL, lone surrogates, NaN, deep
+            # nesting) rejects this message only, with the path of the value.
+            check_value(message, max_depth=MESSAGE_MAX_DEPTH)
+        except UnsafeValue as exc:
+            result.rejected.append({"index": index, "reason": f"{exc.path}: {exc.message}"})
+            continue
         if kind == "track":
             tracks.append((index, message))
         elif kind in ("identify", "group"):

@@ -6,7 +6,7 @@ from datetime import timedelta
 from celery import shared_task
 from django.conf import settings
 
-from csplatform.tenancy.models import Tenant
+from csplatform.tenancy.tasks import tenant_task
 from health.services import (
     health_rescore_all,
     health_rescore_flag_clear,
@@ -33,13 +33,13 @@ def prune_usage_message_ids() -> int:
     return removed + ingestion_log_prune(older_than=timedelta(days=settings.INGESTION_LOG_DAYS))
 
 
-@shared_task(ignore_result=True)
-def fold_usage_rollups(tenant_id: int) -> int:
+# The fold and the re-score drain in chunks, a transaction each: not in one context.
+@tenant_task(in_context=False, ignore_result=True)
+def fold_usage_rollups(tenant) -> int:
     # Cleared before folding: a batch that commits from now on schedules the
     # next fold, and one that committed before is seen by this one.
-    usage_fold_flag_clear(tenant_id=tenant_id)
-    tenant = Tenant.objects.filter(pk=tenant_id).first()
-    return usage_rollups_fold(tenant=tenant) if tenant else 0
+    usage_fold_flag_clear(tenant_id=tenant.pk)
+    return usage_rollups_fold(tenant=tenant)
 
 
 @shared_task(ignore_result=True)
@@ -47,12 +47,11 @@ def fold_all_usage_rollups() -> int:
     return usage_rollups_fold_all()
 
 
-@shared_task(ignore_result=True)
-def rescore_requested(tenant_id: int) -> int:
+@tenant_task(in_context=False, ignore_result=True)
+def rescore_requested(tenant) -> int:
     # Cleared first, as for the fold: a request from now on schedules anew.
-    health_rescore_flag_clear(tenant_id=tenant_id)
-    tenant = Tenant.objects.filter(pk=tenant_id).first()
-    return health_rescore_pending(tenant=tenant) if tenant else 0
+    health_rescore_flag_clear(tenant_id=tenant.pk)
+    return health_rescore_pending(tenant=tenant)
 
 
 @shared_task(ignore_result=True)

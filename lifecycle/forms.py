@@ -7,7 +7,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from csplatform.tenancy.models import Membership, User
-from lifecycle.models import ContactRole, ContractStatus, Segment, Stage, Tier
+from lifecycle.models import ContactRole, ContractStatus, NoteKind, Segment, Stage, Tier
 
 
 def tenant_members():
@@ -108,6 +108,9 @@ class AchievementToggleForm(forms.Form):
 
 
 class NoteForm(forms.Form):
+    kind = forms.ChoiceField(
+        label="What", choices=NoteKind.choices, initial=NoteKind.NOTE, required=False
+    )
     body = forms.CharField(
         label="Note",
         widget=forms.Textarea(

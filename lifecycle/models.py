@@ -5,8 +5,9 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django_fsm import FSMField, transition
+from django_fsm import FSMField
 
+from csplatform.fsm import Move, transitions
 from csplatform.tenancy.models import TenantScopedModel
 
 
@@ -19,23 +20,44 @@ class Stage(models.TextChoices):
     CHURNED = "churned", "Churned"
 
 
-# The forward journey; each step is guarded by the stage's required achievements.
-FORWARD = {
-    Stage.ONBOARDING: Stage.ADOPTION,
-    Stage.ADOPTION: Stage.USAGE,
-    Stage.USAGE: Stage.VALUE_REALIZATION,
-    Stage.VALUE_REALIZATION: Stage.ADVOCACY,
-}
 ACTIVE_STAGES = [s for s in Stage if s != Stage.CHURNED]
 POST_ONBOARDING = [Stage.ADOPTION, Stage.USAGE, Stage.VALUE_REALIZATION, Stage.ADVOCACY]
 
 
 def exit_criteria_met(account: Account) -> bool:
-    """FSM condition: every required achievement of the current stage is done,
-    unless a leader forced the move (the service sets the override)."""
-    if getattr(account, "_force_transition", False):
-        return True
+    """FSM condition: every required achievement of the current stage is done."""
     return not account.missing_achievements()
+
+
+# The forward journey; each step is guarded by the stage's required achievements.
+_FORWARD = [
+    ("start_adoption", Stage.ONBOARDING, Stage.ADOPTION),
+    ("reach_usage", Stage.ADOPTION, Stage.USAGE),
+    ("realize_value", Stage.USAGE, Stage.VALUE_REALIZATION),
+    ("become_advocate", Stage.VALUE_REALIZATION, Stage.ADVOCACY),
+]
+
+# The one table of stage moves: Account's FSM is generated from it, and the
+# service, the account page and the API read those transitions. Each guarded
+# move has a `force_` twin without the guard, which the service lets a leader
+# take with a reason. `label` names a side move's button.
+STAGE_MOVES = (
+    *(Move(name, (src,), dst, conditions=(exit_criteria_met,)) for name, src, dst in _FORWARD),
+    *(Move(f"force_{name}", (src,), dst, custom={"forced": True}) for name, src, dst in _FORWARD),
+    Move(
+        "restart_onboarding",  # an upsell or a new product line
+        tuple(POST_ONBOARDING),
+        Stage.ONBOARDING,
+        custom={"label": "Back to Onboarding (upsell)"},
+    ),
+    Move("churn", tuple(ACTIVE_STAGES), Stage.CHURNED, custom={"label": "Mark churned"}),
+    Move("win_back", (Stage.CHURNED,), Stage.ONBOARDING, custom={"label": "Win back"}),
+)
+# Read from the table: the stage each guarded move leads to.
+FORWARD = {m.sources[0]: m.target for m in STAGE_MOVES if m.conditions}
+# The transitions change only the row; lifecycle.services records the rest
+# (timeline, stage history, domain events).
+AccountStageMoves = transitions("AccountStageMoves", "stage", STAGE_MOVES)
 
 
 class Tier(models.TextChoices):
@@ -45,7 +67,7 @@ class Tier(models.TextChoices):
     SMB = "smb", "SMB"
 
 
-class Account(TenantScopedModel):
+class Account(TenantScopedModel, AccountStageMoves):
     name = models.CharField(max_length=200)
     external_id = models.CharField(
         max_length=100, blank=True, default="", help_text="The id in your CRM; unique per tenant"
@@ -91,50 +113,6 @@ class Account(TenantScopedModel):
             .exclude(pk__in=done)
             .order_by("position", "id")
         )
-
-    # -- transitions: they change only the database row; side effects run from
-    # -- lifecycle.services after commit, through domain events.
-    @transition(
-        field=stage, source=Stage.ONBOARDING, target=Stage.ADOPTION, conditions=[exit_criteria_met]
-    )
-    def start_adoption(self):
-        pass
-
-    @transition(
-        field=stage, source=Stage.ADOPTION, target=Stage.USAGE, conditions=[exit_criteria_met]
-    )
-    def reach_usage(self):
-        pass
-
-    @transition(
-        field=stage,
-        source=Stage.USAGE,
-        target=Stage.VALUE_REALIZATION,
-        conditions=[exit_criteria_met],
-    )
-    def realize_value(self):
-        pass
-
-    @transition(
-        field=stage,
-        source=Stage.VALUE_REALIZATION,
-        target=Stage.ADVOCACY,
-        conditions=[exit_criteria_met],
-    )
-    def become_advocate(self):
-        pass
-
-    @transition(field=stage, source=POST_ONBOARDING, target=Stage.ONBOARDING)
-    def restart_onboarding(self):
-        """An upsell or a new product line sends the account back to onboarding."""
-
-    @transition(field=stage, source=ACTIVE_STAGES, target=Stage.CHURNED)
-    def churn(self):
-        pass
-
-    @transition(field=stage, source=Stage.CHURNED, target=Stage.ONBOARDING)
-    def win_back(self):
-        pass
 
 
 class ContactRole(models.TextChoices):
@@ -320,6 +298,15 @@ class Escalation(TenantScopedModel):
     @property
     def is_open(self) -> bool:
         return self.resolved_at is None
+
+
+class NoteKind(models.TextChoices):
+    """What a CSM writes on the timeline by hand; each value is the entry's
+    kind. Meetings and calls are customer contact (health's engagement)."""
+
+    NOTE = "note", "Note"
+    MEETING = "meeting_logged", "Meeting"
+    CALL = "call_logged", "Call"
 
 
 class TimelineEntry(TenantScopedModel):

@@ -23,6 +23,8 @@ for _kind, _label in {
     "escalation_opened": "Escalation opened",
     "escalation_resolved": "Escalation resolved",
     "note": "Note",
+    "meeting_logged": "Meeting",
+    "call_logged": "Call",
     "account_created": "Account created",
     "owner_changed": "Owner changed",
     "contract_changed": "Contract changed",

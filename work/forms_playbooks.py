@@ -1,4 +1,5 @@
-"""Forms of the playbook and team pages. They check the shape of input; the
+"""Forms of the playbook and team pages. They convert the input, with the
+fields that hold a limit made from the model's (csplatform.validation); the
 services check the rules (unique names, earlier dependencies, known skills),
 and their ValidationErrors land on these forms' fields. Choices come from
 lists read once per page, never a query per row."""
@@ -7,15 +8,26 @@ from __future__ import annotations
 
 from django import forms
 
+from csplatform.validation import model_formfield
 from lifecycle.models import Stage
-from work.models import AssigneeRule, Priority
+from work.models import (
+    AssigneeRule,
+    CsmGroup,
+    CsmProfile,
+    OutOfOffice,
+    Playbook,
+    PlaybookRun,
+    PlaybookStep,
+    Skill,
+    WorkSettings,
+)
 from work.selectors.playbooks import step_values
 
 DATE = forms.DateInput(attrs={"type": "date"})
 
 
 class PlaybookForm(forms.Form):
-    name = forms.CharField(max_length=150)
+    name = model_formfield(Playbook, "name")
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     stage = forms.ChoiceField(
         required=False,
@@ -33,18 +45,23 @@ def _choices(items, empty: str):
 
 
 class StepForm(forms.Form):
-    title = forms.CharField(max_length=200)
+    title = model_formfield(PlaybookStep, "title")
     instructions = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 4}),
         help_text="The protocol the CSM follows.",
     )
     required_skill = forms.ChoiceField(required=False, label="Required skill")
-    estimated_minutes = forms.IntegerField(label="Estimate (minutes)", initial=30)
-    due_offset_days = forms.IntegerField(
-        label="Due after (days)", initial=0, help_text="Days after the task is created."
+    estimated_minutes = model_formfield(
+        PlaybookStep, "estimated_minutes", label="Estimate (minutes)"
     )
-    priority = forms.TypedChoiceField(choices=Priority.choices, coerce=int, initial=Priority.NORMAL)
+    due_offset_days = model_formfield(
+        PlaybookStep,
+        "due_offset_days",
+        label="Due after (days)",
+        help_text="Days after the task is created.",
+    )
+    priority = model_formfield(PlaybookStep, "priority")
     assignee_rule = forms.ChoiceField(
         choices=AssigneeRule.choices, initial=AssigneeRule.OWNER, label="Assign to"
     )
@@ -57,7 +74,9 @@ class StepForm(forms.Form):
     depends_on = forms.TypedChoiceField(
         required=False, coerce=int, empty_value=None, label="Waits for"
     )
-    position = forms.IntegerField(required=False, help_text="Order in the playbook.")
+    position = model_formfield(
+        PlaybookStep, "position", required=False, help_text="Order in the playbook."
+    )
 
     def __init__(self, *args, skills, members, groups, steps, editing=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -91,7 +110,7 @@ class StepForm(forms.Form):
 
 class StartForm(forms.Form):
     playbook = forms.TypedChoiceField(coerce=int, label="Playbook")
-    reason = forms.CharField(required=False, max_length=300)
+    reason = model_formfield(PlaybookRun, "reason")
     # A fresh value per rendered form: sending the same form twice starts once.
     nonce = forms.RegexField(regex=r"^[A-Za-z0-9_-]{8,40}$", widget=forms.HiddenInput)
 
@@ -106,8 +125,8 @@ class ProfileForm(forms.Form):
     skills = forms.MultipleChoiceField(
         required=False, widget=forms.CheckboxSelectMultiple, label="Skills"
     )
-    weekly_capacity_hours = forms.DecimalField(
-        label="Hours a week", max_digits=5, decimal_places=1, min_value=0, max_value=168
+    weekly_capacity_hours = model_formfield(
+        CsmProfile, "weekly_capacity_hours", label="Hours a week"
     )
     takes_assignments = forms.BooleanField(required=False, label="Takes assignments")
 
@@ -119,16 +138,16 @@ class ProfileForm(forms.Form):
 class AbsenceForm(forms.Form):
     starts_on = forms.DateField(widget=DATE, label="From")
     ends_on = forms.DateField(widget=DATE, label="To")
-    note = forms.CharField(required=False, max_length=200)
+    note = model_formfield(OutOfOffice, "note")
 
 
 class SkillForm(forms.Form):
-    label = forms.CharField(max_length=100, label="New skill")
+    label = model_formfield(Skill, "label", label="New skill")
     key = forms.SlugField(max_length=50, required=False, help_text="Made from the name if blank.")
 
 
 class GroupForm(forms.Form):
-    name = forms.CharField(max_length=100)
+    name = model_formfield(CsmGroup, "name")
     member_ids = forms.TypedMultipleChoiceField(
         coerce=int, widget=forms.CheckboxSelectMultiple, label="Members (in turn order)"
     )
@@ -139,9 +158,9 @@ class GroupForm(forms.Form):
 
 
 class WorkSettingsForm(forms.Form):
-    unplanned_share_percent = forms.IntegerField(
+    unplanned_share_percent = model_formfield(
+        WorkSettings,
+        "unplanned_share_percent",
         label="Unplanned share (%)",
-        min_value=0,
-        max_value=90,
         help_text="Share of every CSM's weekly hours kept free for unplanned work (0-90).",
     )

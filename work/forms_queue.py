@@ -1,5 +1,6 @@
-"""Forms of the queue and task pages. They check the shape of the input;
-work.services checks the rules (a snooze after today, minutes in range)."""
+"""Forms of the queue and task pages. They convert the input; the fields
+that hold a limit come from the model (csplatform.validation.model_formfield), and
+work.services checks the rest (a snooze after today, ids of this tenant)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from django import forms
 from django.forms.utils import flatatt
 from django.utils.html import format_html, format_html_join
 
-from work.models import Priority
+from csplatform.validation import model_formfield
+from lifecycle.forms import apply_errors
+from work.models import Priority, Task, TimeEntry
 from work.services import TASK_ACTIONS
 
 
@@ -59,16 +62,17 @@ class TransitionForm(forms.Form):
     outcome = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+DATE = forms.DateInput(attrs={"type": "date"})
+
+
 class SnoozeForm(forms.Form):
-    until = forms.DateField(label="Snooze until", widget=forms.DateInput(attrs={"type": "date"}))
+    until = model_formfield(Task, "due_date", label="Snooze until", widget=DATE)
 
 
 class TimeLogForm(forms.Form):
-    minutes = forms.IntegerField(widget=forms.NumberInput(attrs={"min": 1, "max": 1440}))
-    note = forms.CharField(required=False, max_length=300)
-    logged_on = forms.DateField(
-        required=False, label="Day", widget=forms.DateInput(attrs={"type": "date"})
-    )
+    minutes = model_formfield(TimeEntry, "minutes")
+    note = model_formfield(TimeEntry, "note")
+    logged_on = model_formfield(TimeEntry, "logged_on", required=False, label="Day", widget=DATE)
 
 
 class OutcomeForm(forms.Form):
@@ -84,28 +88,30 @@ class ReassignForm(forms.Form):
             (str(m.pk), m.display_name) for m in members
         ]
 
+    def apply_errors(self, error):
+        """tasks_reassign names its arguments (`assignee_id`, `task_ids`)."""
+        if hasattr(error, "error_dict") and "assignee_id" in error.error_dict:
+            error.error_dict["assignee"] = error.error_dict.pop("assignee_id")
+        return apply_errors(self, error)
+
 
 class BulkReassignForm(ReassignForm):
     task_ids = forms.TypedMultipleChoiceField(coerce=int, label="Tasks")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        # Any id: the service finds only this tenant's open tasks.
+        # Any id: the service names those that are not this tenant's tasks.
         self.fields["task_ids"].valid_value = lambda value: str(value).isdigit()
         self.fields["task_ids"].error_messages["required"] = "Tick the tasks to reassign."
 
 
 class TaskCreateForm(forms.Form):
     account = forms.TypedChoiceField(coerce=int, widget=QuickSelect)
-    title = forms.CharField(max_length=200)
-    due_date = forms.DateField(widget=forms.DateInput(attrs={"type": "date"}))
-    priority = forms.TypedChoiceField(
-        coerce=int, choices=[(str(v), label) for v, label in Priority.choices], initial="3"
-    )
-    estimated_minutes = forms.IntegerField(
-        label="Estimate (minutes)", initial=30, min_value=1, max_value=10_000
-    )
-    instructions = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    title = model_formfield(Task, "title")
+    due_date = model_formfield(Task, "due_date", widget=DATE)
+    priority = model_formfield(Task, "priority")
+    estimated_minutes = model_formfield(Task, "estimated_minutes", label="Estimate (minutes)")
+    instructions = model_formfield(Task, "instructions", widget=forms.Textarea(attrs={"rows": 2}))
     # A nonce per rendered form: submitting the same form twice adds one task.
     request_key = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 

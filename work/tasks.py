@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from csplatform.tenancy.context import tenant_context
-from csplatform.tenancy.models import Tenant
+from csplatform.tenancy.tasks import tenant_task
 from work.rules import engine, runner
 
 
@@ -22,12 +21,8 @@ def rule_actions_retry_due() -> int:
     return runner.action_runs_retry_due()
 
 
-@shared_task(ignore_result=True)
-def rule_action_retry(tenant_id: int, action_run_id: int) -> bool:
+@tenant_task(ignore_result=True)
+def rule_action_retry(tenant, action_run_id: int) -> bool:
     """The fast path of one retry, sent with a countdown; a no-op if the run
     is not due, already done or being run (the beat sweep covers a lost one)."""
-    tenant = Tenant.objects.filter(pk=tenant_id).first()
-    if tenant is None:
-        return False
-    with tenant_context(tenant):
-        return runner.action_run_execute(action_run_id=action_run_id) is not None
+    return runner.action_run_execute(action_run_id=action_run_id) is not None

@@ -8,11 +8,7 @@ security holds the same line underneath."""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
-from django.http import Http404
 from rest_framework import exceptions, serializers
-from rest_framework.metadata import SimpleMetadata
-from rest_framework.request import clone_request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.viewsets import GenericViewSet
@@ -27,35 +23,11 @@ ID_PATTERN = r"[0-9]{1,18}"
 _LOCKED = ("authentication_classes", "permission_classes", "queryset")
 
 
-class Metadata(SimpleMetadata):
-    """OPTIONS as DRF answers it, except that the object check for PUT runs
-    only on routes that name an object (the upsert-by-external-id routes
-    have no id, and DRF's check would fail on them)."""
-
-    def determine_actions(self, request, view):
-        actions = {}
-        lookup = getattr(view, "lookup_url_kwarg", None) or getattr(view, "lookup_field", "pk")
-        for method in {"PUT", "POST"} & set(view.allowed_methods):
-            view.request = clone_request(request, method)
-            try:
-                view.check_permissions(view.request)
-                if method == "PUT" and lookup in view.kwargs and hasattr(view, "get_object"):
-                    view.get_object()
-            except (exceptions.APIException, PermissionDenied, Http404):
-                pass
-            else:
-                actions[method] = self.get_serializer_info(view.get_serializer())
-            finally:
-                view.request = request
-        return actions
-
-
 class TenantScoped:
     # The API takes JSON only: one parser, whose limits (NUL, lone surrogates,
     # depth, finite numbers, size) hold for every body, and one media type
     # in the schema. Form bodies cannot carry the nested objects anyway.
     parser_classes = [SafeJSONParser]
-    metadata_class = Metadata
     read_role = Role.VIEWER
     write_role = Role.CSM
     # {action or method: role} for writes that need more than write_role.

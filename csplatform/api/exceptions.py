@@ -148,3 +148,10 @@ def json_error(request, status_code: int, detail: str, code: str) -> JsonRespons
     """For answers made outside DRF (unknown routes, middleware errors)."""
     body = server_error_body(request) if status_code >= 500 else error_body(detail, code)
     return JsonResponse(body, status=status_code)
+
+
+def error_response(
+    status_code: int, detail: str, code: str, fields: dict | None = None, headers=None
+) -> Response:
+    """For views that answer an error without raising (ingestion logs them)."""
+    return Response(error_body(detail, code, fields), status=status_code, headers=headers)

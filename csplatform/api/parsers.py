@@ -72,16 +72,22 @@ def check_value(data: Any, path: str = "", *, max_depth: int = MAX_DEPTH) -> Non
                 stack.append((item, child, depth + 1))
 
 
-def loads(raw: bytes | str, *, max_depth: int = MAX_DEPTH) -> Any:
-    """json.loads with the limits above; ValueError / UnsafeValue on refusal."""
+def loads(raw: bytes | str, *, max_depth: int = MAX_DEPTH, check: bool = True) -> Any:
+    """json.loads with the limits above; ValueError / UnsafeValue on refusal.
+
+    With `check=False` (ingestion, which refuses bad events one by one rather
+    than the whole batch) NaN and Infinity parse as floats and nothing is
+    walked: the caller runs `check_value` on each item."""
     if isinstance(raw, bytes):
         raw = raw.decode("utf-8")
+    constant = _refuse_constant if check else float
     try:
         # 1e999999 parses to inf, which check_value then refuses by its path.
-        data = json.loads(raw, parse_constant=_refuse_constant)
+        data = json.loads(raw, parse_constant=constant)
     except RecursionError as exc:
         raise UnsafeValue("", f"Nested more than {max_depth} levels deep.") from exc
-    check_value(data, max_depth=max_depth)
+    if check:
+        check_value(data, max_depth=max_depth)
     return data
 
 

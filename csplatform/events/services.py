@@ -10,17 +10,21 @@ from django.db.models import F
 from django.utils import timezone
 
 from csplatform.events import registry
+from csplatform.events.catalogue import declared
 from csplatform.events.models import DomainEvent, HandlerReceipt
 from csplatform.tenancy.context import current_tenant_id, tenant_context
 from csplatform.tenancy.models import Tenant
-from csplatform.tenancy.services import every_tenant_for_background_work
+from csplatform.tenancy.tasks import for_each_tenant
 
 logger = logging.getLogger(__name__)
 
 
 def event_record(*, kind: str, account_id: int | None = None, payload: dict | None = None):
-    """Write the event in the caller's transaction; dispatch it once that commits."""
-    event = DomainEvent.objects.create(kind=kind, account_id=account_id, payload=payload or {})
+    """Write the event in the caller's transaction; dispatch it once that commits.
+    The kind and its payload keys must be declared in the catalogue."""
+    payload = payload or {}
+    declared(kind).check_payload(payload)
+    event = DomainEvent.objects.create(kind=kind, account_id=account_id, payload=payload)
     tenant_id = current_tenant_id()
 
     def _dispatch() -> None:
@@ -35,8 +39,11 @@ def event_record(*, kind: str, account_id: int | None = None, payload: dict | No
 
 def events_record_many(*, kind: str, items: list[tuple[int | None, dict]]) -> list[DomainEvent]:
     """Record several events of one kind in one INSERT (for batch writers)."""
+    spec = declared(kind)
     if not items:
         return []
+    for _account_id, payload in items:
+        spec.check_payload(payload)
     events = DomainEvent.objects.bulk_create(
         [
             DomainEvent(kind=kind, account_id=account_id, payload=payload)
@@ -92,8 +99,8 @@ def events_sweep_undispatched(*, older_than: timedelta, limit: int = 500) -> int
     from csplatform.events.tasks import dispatch_event
 
     cutoff = timezone.now() - older_than
-    sent = 0
-    for tenant in every_tenant_for_background_work():
+
+    def sweep(tenant: Tenant) -> int:
         with tenant_context(tenant):
             stale = list(
                 DomainEvent.objects.filter(dispatched_at__isnull=True, created_at__lt=cutoff)
@@ -101,9 +108,12 @@ def events_sweep_undispatched(*, older_than: timedelta, limit: int = 500) -> int
                 .values_list("pk", flat=True)[:limit]
             )
             DomainEvent.objects.filter(pk__in=stale).update(attempts=F("attempts") + 1)
+        # Sent once the attempts are committed, outside the tenant's transaction.
         for event_id in stale:
             dispatch_event.delay(tenant.pk, event_id)
-            sent += 1
+        return len(stale)
+
+    sent = sum(for_each_tenant(sweep, in_context=False))
     if sent:
         logger.info("re-dispatched %s domain events", sent)
     return sent

@@ -4,20 +4,19 @@ from celery import shared_task
 from django.conf import settings
 
 from csplatform.events.services import event_deliver, events_sweep_undispatched
-from csplatform.tenancy.models import Tenant
+from csplatform.tenancy.tasks import tenant_task
 
 
-@shared_task(
+# Not in one context: event_deliver runs each handler in its own transaction.
+@tenant_task(
+    in_context=False,
     autoretry_for=(Exception,),
     retry_backoff=True,
     retry_backoff_max=600,
     max_retries=8,
     acks_late=True,
 )
-def dispatch_event(tenant_id: int, event_id: int) -> int:
-    tenant = Tenant.objects.filter(pk=tenant_id).first()
-    if tenant is None:  # deleted since: its events went with it, nothing to retry
-        return 0
+def dispatch_event(tenant, event_id: int) -> int:
     return event_deliver(tenant=tenant, event_id=event_id)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -21,14 +20,6 @@ from csplatform.tenancy.models import (
     new_api_key_secret,
 )
 from csplatform.tenancy.signals import tenant_created
-
-
-def every_tenant_for_background_work() -> Iterator[Tenant]:
-    """The named escape hatch for beat jobs that visit every tenant in turn
-    (sweeps, pruning, nightly re-scores). The caller must open each tenant's
-    own `tenant_context` before touching its data: row-level security shows
-    nothing otherwise, and one context never spans two tenants."""
-    yield from Tenant.objects.order_by("pk").iterator()
 
 
 @transaction.atomic

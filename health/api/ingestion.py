@@ -22,14 +22,8 @@ def broken() -> bool:
 
 
 def _reason(data: object) -> str:
-    """The message of a refused request: its one field message, else the
-    error body's detail."""
+    """The message of a refused request (the error body's detail)."""
     if isinstance(data, dict):
-        fields = data.get("fields")
-        if isinstance(fields, dict) and len(fields) == 1:
-            [messages] = fields.values()
-            if isinstance(messages, list) and messages and isinstance(messages[0], str):
-                return messages[0]
         if isinstance(data.get("detail"), str):
             return data["detail"]
         for value in data.values():

@@ -8,15 +8,15 @@ body, drop a batch on any 4xx and retry on 429/5xx; so one bad message is a
 from __future__ import annotations
 
 import gzip
-import json
 import zlib
 
 from django.conf import settings
 from drf_spectacular.utils import extend_schema
-from rest_framework import status
 from rest_framework.response import Response
 
 from csplatform.api.base import TenantAPIView
+from csplatform.api.exceptions import error_response
+from csplatform.api.parsers import loads
 from csplatform.tenancy.models import Role
 from health.api.ingestion import IngestionLogged
 from health.api.views import RawJSONParser, throttled
@@ -32,11 +32,10 @@ def _body(request) -> bytes | Response:
             inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
             raw = inflater.decompress(raw, settings.USAGE_MAX_BODY_BYTES + 1)
         except (zlib.error, gzip.BadGzipFile):
-            return Response({"detail": "The body is not valid gzip."}, status=400)
+            return error_response(400, "The body is not valid gzip.", "parse_error")
     if len(raw) > settings.USAGE_MAX_BODY_BYTES:
-        return Response(
-            {"detail": f"Body larger than {settings.USAGE_MAX_BODY_BYTES} bytes."},
-            status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+        return error_response(
+            413, f"Body larger than {settings.USAGE_MAX_BODY_BYTES} bytes.", "too_large"
         )
     return raw
 
@@ -56,21 +55,20 @@ class SegmentView(IngestionLogged, TenantAPIView):
         if isinstance(raw, Response):
             return raw
         try:
-            body = json.loads(raw or b"null")
+            body = loads(raw or b"null", check=False)
         except (ValueError, UnicodeDecodeError):
-            return Response({"detail": "The body is not valid JSON."}, status=400)
+            return error_response(400, "The body is not valid JSON.", "parse_error")
         if not isinstance(body, dict):
-            return Response({"detail": "The body must be a JSON object."}, status=400)
+            return error_response(400, "The body must be a JSON object.", "parse_error")
         if self.message_type is None:
             messages = body.get("batch")
             if not isinstance(messages, list):
-                return Response({"batch": ["A list of messages is required."]}, status=400)
+                message = "A list of messages is required."
+                return error_response(400, message, "invalid", {"batch": [message]})
         else:
             messages = [{**body, "type": self.message_type}]
         if len(messages) > settings.USAGE_MAX_BATCH:
-            return Response(
-                {"batch": [f"At most {settings.USAGE_MAX_BATCH} messages per request."]},
-                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
-            )
+            message = f"At most {settings.USAGE_MAX_BATCH} messages per request."
+            return error_response(413, message, "too_large", {"batch": [message]})
         result = segment_messages_record(messages=messages)
         return Response({"success": True, **result.as_dict()}, status=200)

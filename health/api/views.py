@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
-from drf_spectacular.utils import (
-    OpenApiExample,
-    OpenApiResponse,
-    extend_schema,
-    inline_serializer,
-)
-from rest_framework import exceptions, serializers, status
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from rest_framework import serializers
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
 from csplatform.api.base import TenantAPIView
-from csplatform.api.exceptions import PayloadTooLarge, error_body
+from csplatform.api.exceptions import error_response
+from csplatform.api.parsers import loads
 from csplatform.tenancy.models import Role
 from health.api.ingestion import IngestionLogged
 from health.models import IngestionSource
@@ -48,9 +42,10 @@ def throttled(request) -> Response | None:
     )
     if verdict.allowed:
         return None
-    return Response(
-        error_body("Too many requests; retry after the given seconds.", "throttled"),
-        status=status.HTTP_429_TOO_MANY_REQUESTS,
+    return error_response(
+        429,
+        "Too many requests; retry after the given seconds.",
+        "throttled",
         headers={"Retry-After": str(verdict.retry_after)},
     )
 
@@ -99,8 +94,7 @@ class UsageEventIngestView(IngestionLogged, TenantAPIView):
                     "duplicates": serializers.IntegerField(),
                     "rejected": serializers.ListField(child=serializers.DictField()),
                 },
-            ),
-            429: OpenApiResponse(description="Too many requests; see Retry-After"),
+            )
         },
         examples=[
             OpenApiExample(
@@ -116,17 +110,19 @@ class UsageEventIngestView(IngestionLogged, TenantAPIView):
             return limited
         length = int(request.META.get("CONTENT_LENGTH") or 0)
         if length > settings.USAGE_MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"Body larger than {settings.USAGE_MAX_BODY_BYTES} bytes.")
+            return error_response(
+                413, f"Body larger than {settings.USAGE_MAX_BODY_BYTES} bytes.", "too_large"
+            )
         try:
-            body = json.loads(request.data or b"null")
-        except (ValueError, UnicodeDecodeError, RecursionError):
-            raise exceptions.ParseError("The body is not valid JSON.") from None
+            body = loads(request.data or b"null", check=False)
+        except (ValueError, UnicodeDecodeError):
+            return error_response(400, "The body is not valid JSON.", "parse_error")
         events = _events_of(body)
         if events is None or not events:
-            raise exceptions.ValidationError(
-                {"batch": ['Send an event object, a list of events, or {"batch": [...]}.']}
-            )
+            message = 'Send an event object, a list of events, or {"batch": [...]}.'
+            return error_response(400, message, "invalid", {"batch": [message]})
         if len(events) > settings.USAGE_MAX_BATCH:
-            raise PayloadTooLarge(f"At most {settings.USAGE_MAX_BATCH} events per request.")
+            message = f"At most {settings.USAGE_MAX_BATCH} events per request."
+            return error_response(413, message, "too_large", {"batch": [message]})
         result = usage_batch_record(events=events)
         return Response(result.as_dict(), status=200)

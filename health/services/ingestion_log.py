@@ -8,8 +8,8 @@ import redis
 from django.conf import settings
 from django.utils import timezone
 
-from csplatform.tenancy.context import current_tenant_id, tenant_context
-from csplatform.tenancy.services import every_tenant_for_background_work
+from csplatform.tenancy.context import current_tenant_id
+from csplatform.tenancy.tasks import for_each_tenant
 from health.models import INGESTION_SAMPLE, IngestionLog
 from health.ratelimit import redis_client
 from health.services.usage import BatchResult
@@ -73,8 +73,6 @@ def ingestion_log_prune(*, older_than: timedelta) -> int:
     """Drop ingestion log rows past CSP_INGESTION_LOG_DAYS, tenant by tenant
     as row-level security requires."""
     cutoff = timezone.now() - older_than
-    removed = 0
-    for tenant in every_tenant_for_background_work():
-        with tenant_context(tenant):
-            removed += IngestionLog.objects.filter(received_at__lt=cutoff).delete()[0]
-    return removed
+    return sum(
+        for_each_tenant(lambda _: IngestionLog.objects.filter(received_at__lt=cutoff).delete()[0])
+    )

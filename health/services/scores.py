@@ -13,10 +13,11 @@ from django.core.exceptions import ValidationError
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
+from csplatform.dates import date_in_range
 from csplatform.events.services import event_record, events_record_many
 from csplatform.tenancy.context import current_tenant_id, tenant_context
 from csplatform.tenancy.models import Tenant, User
-from csplatform.tenancy.services import every_tenant_for_background_work
+from csplatform.tenancy.tasks import for_each_tenant
 from health.debounce import schedule_clear, schedule_once
 from health.measures import BY_NAME
 from health.models import (
@@ -318,24 +319,26 @@ def health_rescore_all(*, snapshot: bool = True) -> int:
     """The nightly job: re-score every account of every tenant (one statement
     per tenant) and take the day's snapshots. Crosses tenants deliberately,
     one tenant context at a time."""
-    changed = 0
-    for tenant in every_tenant_for_background_work():
-        with tenant_context(tenant):
-            changed += len(health_rescore(account_ids=None))
-            if snapshot:
-                health_snapshots_take()
-    return changed
+
+    def rescore(_tenant: Tenant) -> int:
+        changed = len(health_rescore(account_ids=None))
+        if snapshot:
+            health_snapshots_take()
+        return changed
+
+    return sum(for_each_tenant(rescore))
 
 
 def health_rescore_sweep() -> int:
     """Catch-up for lost schedules: re-score every tenant's pending requests."""
-    done = 0
-    for tenant in every_tenant_for_background_work():
+
+    def drain(tenant: Tenant) -> int:
         with tenant_context(tenant):
             pending = RescoreRequest.objects.exists()
-        if pending:
-            done += health_rescore_pending(tenant=tenant)
-    return done
+        # The drain commits chunk by chunk, so it runs outside that context.
+        return health_rescore_pending(tenant=tenant) if pending else 0
+
+    return sum(for_each_tenant(drain, in_context=False))
 
 
 SETTINGS_LIMITS = {
@@ -406,6 +409,10 @@ def nps_response_record(
         raise ValidationError({"score": ["A score is a whole number from 0 to 10."]})
     if contact is not None and contact.account_id != account.pk:
         raise ValidationError({"contact": ["This contact belongs to another account."]})
+    # An answer is given now or in the past (a day of clock skew allowed).
+    date_in_range(
+        responded_at, field="responded_at", not_after=timezone.localdate() + timedelta(days=1)
+    )
     respondent = (respondent or (contact.email if contact else "") or "").strip()
     if not respondent:
         respondent = f"contact:{contact.pk}" if contact else "anonymous"

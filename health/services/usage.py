@@ -15,10 +15,11 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
+from csplatform.api.parsers import UnsafeValue, check_value, text_problem
 from csplatform.events.services import events_record_many
 from csplatform.tenancy.context import current_tenant_id, tenant_context
 from csplatform.tenancy.models import Tenant
-from csplatform.tenancy.services import every_tenant_for_background_work
+from csplatform.tenancy.tasks import for_each_tenant
 from health.debounce import schedule_clear, schedule_once
 from health.models import Feature, UsageMessage, UsagePending
 from health.services.scores import health_rescore_request
@@ -27,6 +28,7 @@ from health.sql import ATTACH_SQL, FOLD_SQL, INGEST_SQL, USER_ATTACH_SQL
 logger = logging.getLogger(__name__)
 
 MAX_NAME = 200
+PROPERTIES_MAX_DEPTH = 30
 FOLD_DEBOUNCE_SECONDS = 10
 _FOLD_FLAG = "usage-fold-scheduled"
 
@@ -56,8 +58,9 @@ def _text(raw: dict, key: str, *, required: bool, limit: int) -> str:
     value = str(value)
     if len(value) > limit:
         raise ValueError(f"{key} is longer than {limit} characters")
-    if "\x00" in value:
-        raise ValueError(f"{key} contains a NUL character")
+    problem = text_problem(value)
+    if problem:
+        raise ValueError(f"{key}: {problem}")
     return value
 
 
@@ -78,13 +81,18 @@ def _timestamp(raw: dict, now: datetime) -> datetime:
 
 
 def clean_event(raw: object, now: datetime, *, account_required: bool = True) -> dict:
-    """One event as stored, or ValueError with the reason. NUL characters
-    inside properties are caught batch-wide by `_reject_nul_properties`."""
+    """One event as stored, or ValueError with the reason (naming the field)."""
     if not isinstance(raw, dict):
         raise ValueError("event must be an object")
     properties = raw.get("properties") or {}
     if not isinstance(properties, dict):
         raise ValueError("properties must be an object")
+    try:
+        # What jsonb cannot hold (NUL, lone surrogates, NaN, Infinity, deep
+        # nesting) rejects this event only, never the batch.
+        check_value(properties, "properties", max_depth=PROPERTIES_MAX_DEPTH)
+    except UnsafeValue as exc:
+        raise ValueError(f"{exc.path}: {exc.message}") from exc
     return {
         "message_id": _text(raw, "message_id", required=False, limit=MAX_NAME)
         or f"csp-{uuid.uuid4()}",
@@ -94,24 +102,6 @@ def clean_event(raw: object, now: datetime, *, account_required: bool = True) ->
         "occurred_at": _timestamp(raw, now).isoformat(),
         "properties": properties,
     }
-
-
-def _reject_nul_properties(rows: list[dict], indexes: list[int], result: BatchResult) -> str:
-    """The batch as JSON for the ingest statement. PostgreSQL's jsonb refuses
-    \\u0000, so one search of the whole payload finds such events; only then
-    are they looked for one by one and rejected."""
-    payload = json.dumps(rows)
-    if "\\u0000" not in payload:
-        return payload
-    keep = []
-    for index, row in zip(indexes, rows, strict=True):
-        if "\\u0000" in json.dumps(row["properties"]):
-            result.rejected.append({"index": index, "reason": "properties contain a NUL character"})
-        else:
-            keep.append(row)
-    result.rejected.sort(key=lambda r: r["index"])
-    rows[:] = keep
-    return json.dumps(rows)
 
 
 def usage_batch_record(*, events: list, account_required: bool = True) -> BatchResult:
@@ -139,7 +129,7 @@ def usage_batch_record(*, events: list, account_required: bool = True) -> BatchR
         seen.add(row["message_id"])
         rows.append(row)
         indexes.append(index)
-    payload = _reject_nul_properties(rows, indexes, result)
+    payload = json.dumps(rows)
     if not rows:
         return result
     tenant_id = current_tenant_id()
@@ -218,15 +208,16 @@ def usage_rollups_fold_all() -> int:
     """The beat sweep's catch-up: fold every tenant's queue (a lost schedule,
     Redis down, a worker restart). Crosses tenants deliberately, one tenant
     context at a time, as row-level security requires."""
-    folded = 0
-    for tenant in every_tenant_for_background_work():
+
+    def fold(tenant: Tenant) -> int:
         with tenant_context(tenant):
             # Also places tracks whose user was grouped by a racing request.
             usage_attach_users(user_ids=None)
             pending = UsagePending.objects.exists()
-        if pending:
-            folded += usage_rollups_fold(tenant=tenant)
-    return folded
+        # The fold commits chunk by chunk, so it runs outside that context.
+        return usage_rollups_fold(tenant=tenant) if pending else 0
+
+    return sum(for_each_tenant(fold, in_context=False))
 
 
 def usage_attach(*, account_id: int, external_id: str) -> int:
@@ -279,8 +270,6 @@ def usage_messages_prune(*, older_than: timedelta) -> int:
     12 hours; we keep them USAGE_DEDUPE_DAYS). Crosses tenants deliberately,
     one tenant context at a time, as row-level security requires."""
     cutoff = timezone.now() - older_than
-    removed = 0
-    for tenant in every_tenant_for_background_work():
-        with tenant_context(tenant):
-            removed += UsageMessage.objects.filter(created_at__lt=cutoff).delete()[0]
-    return removed
+    return sum(
+        for_each_tenant(lambda _: UsageMessage.objects.filter(created_at__lt=cutoff).delete()[0])
+    )

@@ -68,6 +68,8 @@ def account_create(
         title=f"Account created in {account.get_stage_display()}",
         actor=actor,
     )
+    # health gives the new account its first score within seconds.
+    event_record(kind="account_created", account_id=account.pk, payload={"stage": account.stage})
     _announce_external_id(account)
     return account
 

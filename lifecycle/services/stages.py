@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django_fsm import Transition
 
 from csplatform.events.services import event_record
 from csplatform.tenancy.models import Role, User, role_at_least
 from lifecycle.errors import TransitionRejected
 from lifecycle.models import (
-    FORWARD,
     Account,
     AccountAchievement,
     Stage,
@@ -20,12 +20,20 @@ from lifecycle.models import (
 from lifecycle.services.timeline import timeline_record
 
 
-def transition_method(account: Account, to_stage: str):
+def _moves_to(account: Account, to_stage: str) -> dict[bool, Transition]:
+    """The FSM's moves from the account's stage to `to_stage`, keyed by
+    whether they are the forced twin of a guarded move."""
+    return {
+        bool(t.custom.get("forced")): t
+        for t in account.get_all_stage_transitions()
+        if t.source in (account.stage, "*") and t.target == to_stage
+    }
+
+
+def transition_method(account: Account, to_stage: str, *, forced: bool = False):
     """The FSM transition from the account's stage to `to_stage`, or None."""
-    for t in account.get_all_stage_transitions():
-        if t.source in (account.stage, "*") and t.target == to_stage:
-            return getattr(account, t.name)
-    return None
+    move = _moves_to(account, to_stage).get(forced)
+    return getattr(account, move.name) if move else None
 
 
 def allowed_targets(account: Account) -> list[dict]:
@@ -33,20 +41,23 @@ def allowed_targets(account: Account) -> list[dict]:
     out = []
     missing = None
     for t in account.get_all_stage_transitions():
-        if t.source not in (account.stage, "*"):
+        if t.source not in (account.stage, "*") or t.custom.get("forced"):
             continue
         guarded = bool(t.conditions)
         if guarded and missing is None:
             missing = [a.title for a in account.missing_achievements()]
+        label = Stage(t.target).label
         out.append(
             {
                 "stage": t.target,
-                "label": Stage(t.target).label,
+                "label": label,
                 "transition": t.name,
                 "guarded": guarded,
                 "ready": not guarded or not missing,
                 "missing": missing if guarded else [],
-                "forward": FORWARD.get(account.stage) == t.target,
+                # the guarded move is the next step of the journey
+                "forward": guarded,
+                "button": t.custom.get("label") or f"Move to {label}",
             }
         )
     order = list(Stage)
@@ -78,16 +89,16 @@ def account_transition(
             f"not {Stage(expected_stage).label}.",
             code="stale",
         )
-    method = transition_method(account, to_stage)
-    if method is None:
+    moves = _moves_to(account, to_stage)
+    move = moves.get(False)
+    if move is None:
         raise TransitionRejected(
             f"Cannot move from {account.get_stage_display()} to {Stage(to_stage).label}.",
             code="not_allowed",
         )
     reason = reason.strip()
     forced = False
-    guarded = FORWARD.get(account.stage) == to_stage
-    missing = [a.title for a in account.missing_achievements()] if guarded else []
+    missing = [a.title for a in account.missing_achievements()] if move.conditions else []
     if missing:
         if not force:
             raise TransitionRejected(
@@ -104,11 +115,10 @@ def account_transition(
                 "A forced stage change needs a written reason.", code="reason_required"
             )
         forced = True
-        account._force_transition = True
+        move = moves[True]  # the same move without the guard
     from_stage = account.stage
     now = timezone.now()
-    method()
-    account._force_transition = False
+    getattr(account, move.name)()
     account.stage_entered_at = now
     account.save(update_fields=["stage", "stage_entered_at", "updated_at"])
 

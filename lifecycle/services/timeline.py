@@ -6,10 +6,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from csplatform.events.services import event_record
 from csplatform.tenancy.context import current
 from csplatform.tenancy.models import User
 from lifecycle.models import (
     Account,
+    NoteKind,
     TimelineEntry,
 )
 
@@ -64,11 +66,24 @@ def timeline_record_many(*, entries: list[dict]) -> list[TimelineEntry]:
 
 
 @transaction.atomic
-def note_add(*, account: Account, body: str, actor: User | None) -> TimelineEntry:
+def note_add(
+    *, account: Account, body: str, actor: User | None, kind: str = NoteKind.NOTE
+) -> TimelineEntry:
+    """A note, or a logged meeting or call, on the account's timeline. A
+    meeting or a call is also a domain event of the same kind (health
+    re-scores the account's engagement)."""
+    errors = {}
     body = body.strip()
     if not body:
-        raise ValidationError({"body": ["Write something in the note."]})
+        errors["body"] = ["Write something in the note."]
+    if kind not in NoteKind.values:
+        errors["kind"] = [f"Choose one of {', '.join(NoteKind.values)}."]
+    if errors:
+        raise ValidationError(errors)
     first_line = body.splitlines()[0]
-    return timeline_record(
-        account=account, kind="note", title=first_line[:120], body=body, actor=actor
+    entry = timeline_record(
+        account=account, kind=kind, title=first_line[:120], body=body, actor=actor
     )
+    if kind != NoteKind.NOTE:
+        event_record(kind=kind, account_id=account.pk, payload={"entry_id": entry.pk})
+    return entry

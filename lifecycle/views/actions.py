@@ -23,7 +23,7 @@ from lifecycle.forms import (
     TransitionForm,
     apply_errors,
 )
-from lifecycle.models import Escalation, Stage, StageAchievement
+from lifecycle.models import Escalation, NoteKind, Stage, StageAchievement
 from lifecycle.views.account_page import render_account
 from lifecycle.views.common import back_to_account, get_account
 
@@ -92,8 +92,13 @@ def note_add(request, tenant_slug, pk):
         account,
         NoteForm(request.POST, auto_id="note_%s"),
         "note_form",
-        lambda data: services.note_add(account=account, body=data["body"], actor=request.user),
-        "Note added.",
+        lambda data: services.note_add(
+            account=account,
+            body=data["body"],
+            kind=data["kind"] or NoteKind.NOTE,
+            actor=request.user,
+        ),
+        "Added to the timeline.",
     )
 
 

@@ -48,9 +48,3 @@ def viewer_api(tenant) -> APIClient:
 def other_api(other_tenant) -> APIClient:
     """An admin key of another tenant: the strongest role, still sees nothing of ours."""
     return key_client(other_tenant, Role.ADMIN)
-
-
-@pytest.fixture
-def inside(tenant):
-    """`with inside():` sets up data in the tenant's context."""
-    return lambda: tenant_context(tenant)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from csplatform.events.models import DomainEvent
 from lifecycle import services
 from lifecycle.models import Account, Escalation, TimelineEntry
 from tests import factories
@@ -146,3 +147,23 @@ def test_empty_note_is_400(api, inside, payload):
     res = api.post(url(acct, "notes/"), payload, format="json")
     assert res.status_code == 400
     assert "body" in error_fields(res)
+
+
+def test_log_a_call_through_the_notes_endpoint(api, inside):
+    with inside():
+        acct = factories.account()
+    body = {"body": "Renewal call", "kind": "call_logged"}
+    res = api.post(url(acct, "notes/"), body, format="json")
+    assert res.status_code == 201, res.json()
+    assert res.json()["kind"] == "call_logged"
+    with inside():
+        entry = TimelineEntry.objects.get(account=acct, kind="call_logged")
+        assert DomainEvent.objects.get(kind="call_logged").payload == {"entry_id": entry.pk}
+
+
+def test_an_unknown_note_kind_is_400_naming_the_field(api, inside):
+    with inside():
+        acct = factories.account()
+    res = api.post(url(acct, "notes/"), {"body": "Hi", "kind": "telepathy"}, format="json")
+    assert res.status_code == 400
+    assert "kind" in error_fields(res)

@@ -77,6 +77,16 @@ def test_an_answer_by_internal_id_and_email_moves_the_score(tenant, api):
         ({"account_id": "acme-001", "score": "nine"}, "score"),
         ({"account_id": "acme-001", "score": 9, "email": "not-an-email"}, "email"),
         ({"account_id": "acme-001", "score": 9, "responded_at": "yesterday"}, "responded_at"),
+        # dates past sane bounds: before 2000, or an answer from the future
+        (
+            {"account_id": "acme-001", "score": 9, "responded_at": "0202-05-01T10:00:00Z"},
+            "responded_at",
+        ),
+        (
+            {"account_id": "acme-001", "score": 9, "responded_at": "2999-05-01T10:00:00Z"},
+            "responded_at",
+        ),
+        ({"account_id": "acme\x00001", "score": 9}, "account_id"),
         ({"account_id": "acme-001", "score": 9, "contact": "OTHER"}, "contact"),
         ({"account_id": "acme-001", "account": "OTHER", "score": 9}, "account_id"),
     ],

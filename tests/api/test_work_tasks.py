@@ -18,12 +18,12 @@ from csplatform.tenancy.models import Role
 from lifecycle.models import TimelineEntry
 from tests import factories
 from tests.api.conftest import key_client, session_client
-from tests.conftest import make_user
+from tests.conftest import make_user, new_task
 from tests.errors import error_fields
 from work import services
 from work.models import Playbook, PlaybookRun, Priority, Task, TaskStatus, TimeEntry
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 TASKS = "/api/v1/tasks/"
 
@@ -34,30 +34,6 @@ def today() -> dt.date:
 
 def one(task_id: int, suffix: str = "") -> str:
     return f"{TASKS}{task_id}/{suffix}"
-
-
-@pytest.fixture
-def csm(users):
-    return users[Role.CSM]
-
-
-@pytest.fixture
-def account(inside, csm):
-    with inside():
-        return factories.account(owner=csm, name="Initech")
-
-
-def new_task(account, assignee, due=None, **extra):
-    extra.setdefault("title", "Kickoff call")
-    return services.task_create(
-        account=account, due_date=due or today(), actor=None, assignee=assignee, **extra
-    )
-
-
-@pytest.fixture
-def task(inside, account, csm):
-    with inside():
-        return new_task(account, csm)
 
 
 def test_list_filters(api, tenant, inside, account, csm, users):

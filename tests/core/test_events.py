@@ -2,7 +2,6 @@
 once, re-dispatched by the sweep, and delivered by a real Celery worker."""
 
 import threading
-import time
 from datetime import timedelta
 
 import pytest
@@ -19,6 +18,7 @@ from lifecycle import services
 from lifecycle.models import Stage
 from tests import factories
 from tests.conftest import make_tenant
+from tests.waiting import drain, real_worker, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -119,9 +119,11 @@ def test_sweep_redispatches_lost_events_for_every_tenant(recorder, tenant, other
         with tenant_context(t):
             force_adoption(factories.account(external_id=""))
             DomainEvent.objects.update(created_at=timezone.now() - timedelta(minutes=5))
-    # on_commit never fired inside the test transaction: both events are "lost".
+            # account_created, then stage_changed
+            assert DomainEvent.objects.count() == 2
+    # on_commit never fired inside the test transaction: all four events are "lost".
     assert recorder == []
-    assert events_sweep_undispatched(older_than=timedelta(minutes=1)) == 2
+    assert events_sweep_undispatched(older_than=timedelta(minutes=1)) == 4
     assert len(recorder) == 2
     assert events_sweep_undispatched(older_than=timedelta(minutes=1)) == 0
 
@@ -132,7 +134,7 @@ def test_a_delivery_for_a_tenant_that_no_longer_exists_is_dropped_not_retried(db
     gone_id = 10**9  # no such tenant (deleted since the event was queued)
     assert not Tenant.objects.filter(pk=gone_id).exists()
     # eager in tests: a retry would raise here (eager tasks propagate)
-    assert dispatch_event.delay(gone_id, 12345).get() == 0
+    assert dispatch_event.delay(gone_id, 12345).get() is None
 
 
 def test_a_task_that_forgets_its_tenant_sees_nothing(tenant):
@@ -148,31 +150,23 @@ def test_a_task_that_forgets_its_tenant_sees_nothing(tenant):
     assert forgetful_count.delay().get() == 0
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True)  # a worker thread reads what the test commits
 def test_a_real_worker_delivers_a_stage_change_to_a_subscriber(recorder):
-    from celery.contrib.testing.worker import start_worker
+    from csplatform.events.tasks import dispatch_event
 
     tenant = make_tenant()
     with tenant_context(tenant):
         acct = factories.account()
 
-    celery_app.conf.task_always_eager = False
-    try:
-        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
-            with tenant_context(tenant):
-                force_adoption(acct)  # commits here; on_commit sends to Redis
-            deadline = time.monotonic() + 30
-            while not recorder and time.monotonic() < deadline:
-                time.sleep(0.1)
-            # a duplicate message for the same event must not run the handler again
-            with tenant_context(tenant):
-                event = DomainEvent.objects.get(kind="stage_changed")
-            from csplatform.events.tasks import dispatch_event
-
-            dispatch_event.delay(tenant.pk, event.pk)
-            time.sleep(1.0)
-    finally:
-        celery_app.conf.task_always_eager = True
+    with real_worker():
+        with tenant_context(tenant):
+            force_adoption(acct)  # commits here; on_commit sends to Redis
+        wait_for(lambda: recorder, what="the worker to deliver the stage change")
+        # a duplicate message for the same event must not run the handler again
+        with tenant_context(tenant):
+            event = DomainEvent.objects.get(kind="stage_changed")
+        dispatch_event.delay(tenant.pk, event.pk)
+        drain()  # the duplicate has been handled
     assert recorder == [(event.pk, "adoption")]
     with tenant_context(tenant):
         event.refresh_from_db()

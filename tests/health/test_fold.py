@@ -2,10 +2,8 @@
 after commit, caught up by the beat sweep when scheduling fails."""
 
 import threading
-import time
 
 import pytest
-from django.conf import settings
 from django.db import connection
 
 from csplatform.celery import app as celery_app
@@ -24,6 +22,7 @@ from tests import factories
 from tests.conftest import make_tenant
 from tests.health.test_ingest import client_for, ev, post
 from tests.health.test_rollups import batch, recount, rollups
+from tests.waiting import real_worker, wait_for
 
 pytestmark = pytest.mark.django_db
 
@@ -94,7 +93,7 @@ def test_a_batch_is_accepted_when_redis_is_down_and_the_sweep_counts_it(
         assert UsageDailyAccount.objects.get(account=acct).events == 2
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True)  # three threads, three connections: they see commits only
 def test_racing_folds_count_every_batch_exactly_once():
     tenant = make_tenant()
     with tenant_context(tenant):
@@ -125,30 +124,21 @@ def test_racing_folds_count_every_batch_exactly_once():
     )  # batches x accounts x events x users x days
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True)  # a worker thread reads what the test commits
 def test_a_real_worker_folds_a_committed_batch_into_the_rollups():
-    from celery.contrib.testing.worker import start_worker
-
     tenant = make_tenant()
     with tenant_context(tenant):
         acct = factories.account(external_id="acme-1")
     usage_fold_flag_clear(tenant_id=tenant.pk)
-    celery_app.conf.task_always_eager = False
-    try:
-        queues = [settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_FRESH_QUEUE]
-        with start_worker(
-            celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=queues
-        ):
-            with tenant_context(tenant):  # commits here; the fold is scheduled on commit
-                usage_batch_record(events=batch("w", ["acme-1"], ["u1", "u2", "u3"], [0]))
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                with tenant_context(tenant):
-                    if UsageDailyAccount.objects.filter(account=acct).exists():
-                        break
-                time.sleep(0.1)
-    finally:
-        celery_app.conf.task_always_eager = True
+
+    def folded() -> bool:
+        with tenant_context(tenant):
+            return UsageDailyAccount.objects.filter(account=acct).exists()
+
+    with real_worker():
+        with tenant_context(tenant):  # commits here; the fold is scheduled on commit
+            usage_batch_record(events=batch("w", ["acme-1"], ["u1", "u2", "u3"], [0]))
+        wait_for(folded, what="the worker to fold the batch")
     with tenant_context(tenant):
         day = UsageDailyAccount.objects.get(account=acct)
         assert (day.events, day.active_users) == (6, 3)

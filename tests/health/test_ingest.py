@@ -158,7 +158,7 @@ def test_query_count_does_not_grow_with_batch_size(tenant):
     assert counts[0] == counts[1]
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True)  # four threads, four connections: they see commits only
 def test_racing_retries_store_each_event_once():
     tenant = make_tenant()
     batch = [ev(i, message_id=f"race-{i}") for i in range(50)]
@@ -297,3 +297,39 @@ def test_message_ids_are_forgotten_only_after_the_retry_window(tenant, other_ten
     client = client_for(tenant)
     assert post(client, ev(2, message_id="new")).json()["duplicates"] == 1  # still known
     assert post(client, ev(1, message_id="old")).json()["accepted"] == 1  # window passed
+
+
+def test_values_postgresql_cannot_store_reject_their_event_only(tenant):
+    # Raw JSON: NaN, Infinity and lone surrogates are what Python's decoder
+    # reads but jsonb refuses; each must cost its own event, not the batch.
+    deep = "[" * 40 + "]" * 40
+    events = [
+        json.dumps(ev(1)),
+        '{"account_id": "acme-1", "event": "x", "properties": {"ratio": NaN}}',
+        '{"account_id": "acme-1", "event": "x", "properties": {"big": Infinity}}',
+        '{"account_id": "acme-1", "event": "bad\\ud800name"}',
+        '{"account_id": "acme-1", "event": "x", "properties": {"k\\udc00": 1}}',
+        '{"account_id": "acme-1", "event": "x", "user_id": "u\\u0000"}',
+        '{"account_id": "acme-1", "event": "x", "properties": {"deep": ' + deep + "}}",
+        json.dumps(ev(2)),
+    ]
+    response = client_for(tenant).post(
+        URL, data='{"batch": [' + ",".join(events) + "]}", content_type="application/json"
+    )
+    assert response.status_code == 200
+    body = response.json()
+    reasons = {r["index"]: r["reason"] for r in body["rejected"]}
+    assert set(reasons) == {1, 2, 3, 4, 5, 6}
+    assert reasons[1].startswith("properties.ratio") and reasons[2].startswith("properties.big")
+    assert reasons[3].startswith("event") and reasons[5].startswith("user_id")
+    assert "deep" in reasons[6]
+    assert body["accepted"] == 2
+    assert sorted(e.user_id for e in stored(tenant)) == ["u1", "u2"]
+
+
+def test_a_body_nested_beyond_parsing_is_400_not_500(tenant):
+    response = client_for(tenant).post(
+        URL, data="[" * 100_000 + "]" * 100_000, content_type="application/json"
+    )
+    assert response.status_code == 400
+    assert response.json()["code"] == "parse_error"

@@ -94,7 +94,7 @@ def test_attached_early_events_are_rolled_up(in_tenant, django_capture_on_commit
     assert (per_event, per_account) == recount()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True)  # four threads, four connections: they see commits only
 def test_rollups_stay_exact_under_racing_batches():
     tenant = make_tenant()
     with tenant_context(tenant):

@@ -26,7 +26,7 @@ from health.services import (
     health_snapshots_take,
     nps_response_record,
 )
-from lifecycle.models import AccountAchievement, StageAchievement, TimelineEntry
+from lifecycle.models import AccountAchievement, NoteKind, StageAchievement, TimelineEntry
 from lifecycle.services import escalation_open, note_add, segment_save
 from tests import factories
 from tests.health.scoring_data import (
@@ -102,6 +102,20 @@ def test_each_measure_is_computed_from_its_signals(in_tenant):
     assert parts["outcomes"]["inputs"] == {"done": 1, "required": required.count(), "due": True}
     assert parts["outcomes"]["raw"] == pytest.approx(1 / required.count(), abs=0.001)
     assert not any(p["missing"] for p in parts.values())
+
+
+def test_logged_meetings_and_calls_count_as_csm_contact(in_tenant):
+    only_profile({"engagement": 1})
+    acct = factories.account()
+    TimelineEntry.objects.filter(account=acct).delete()  # "account created" is no contact
+    for kind, days in [(NoteKind.CALL, 9), (NoteKind.MEETING, 4)]:
+        entry = note_add(account=acct, body="Spoke with the champion", actor=None, kind=kind)
+        assert entry.kind == kind
+        TimelineEntry.objects.filter(pk=entry.pk).update(
+            occurred_at=timezone.now() - timedelta(days=days, hours=1)
+        )
+    health_rescore(account_ids=[acct.pk])
+    assert breakdown(score_of(acct))["engagement"]["raw"] == 4  # the meeting, 4 days ago
 
 
 def test_missing_measures_are_left_out_and_the_rest_reweighted(in_tenant):

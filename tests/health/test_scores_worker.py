@@ -2,12 +2,8 @@
 worker folds it into the rollups, re-scores the account and emits
 health_changed, with nobody calling anything by hand."""
 
-import time
-
 import pytest
-from django.conf import settings
 
-from csplatform.celery import app as celery_app
 from csplatform.events.models import DomainEvent
 from csplatform.tenancy.context import tenant_context
 from health.models import HealthScore
@@ -16,9 +12,10 @@ from health.services.scores import health_rescore_flag_clear
 from tests import factories
 from tests.conftest import make_tenant
 from tests.health.scoring_data import only_profile
+from tests.waiting import real_worker, wait_for
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True)  # a worker thread reads what the test commits
 def test_a_usage_batch_rescores_its_account_and_raises_health_changed():
     tenant = make_tenant()
     with tenant_context(tenant):
@@ -37,35 +34,21 @@ def test_a_usage_batch_rescores_its_account_and_raises_health_changed():
     usage_fold_flag_clear(tenant_id=tenant.pk)
     health_rescore_flag_clear(tenant_id=tenant.pk)
 
-    celery_app.conf.task_always_eager = False
-    queues = [settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_FRESH_QUEUE]
-    try:
-        with start_worker_on(queues):
-            with tenant_context(tenant):  # commits: fold, then re-score, are scheduled
-                usage_batch_record(
-                    events=[
-                        {"account_id": "acme-1", "event": "login", "user_id": f"u{i}"}
-                        for i in range(1, 9)
-                    ]
-                )
-            deadline = time.monotonic() + 60
-            while time.monotonic() < deadline:
-                with tenant_context(tenant):
-                    if HealthScore.objects.get(account=acct).band == "green":
-                        break
-                time.sleep(0.2)
-    finally:
-        celery_app.conf.task_always_eager = True
+    def green() -> bool:
+        with tenant_context(tenant):
+            return HealthScore.objects.get(account=acct).band == "green"
+
+    with real_worker():
+        with tenant_context(tenant):  # commits: fold, then re-score, are scheduled
+            usage_batch_record(
+                events=[
+                    {"account_id": "acme-1", "event": "login", "user_id": f"u{i}"}
+                    for i in range(1, 9)
+                ]
+            )
+        wait_for(green, what="the worker to fold the batch and re-score the account")
     with tenant_context(tenant):
         score = HealthScore.objects.get(account=acct)
         assert (score.score, score.band) == (100, "green")  # 9 of 10 seats
         event = DomainEvent.objects.get(kind="health_changed")
         assert (event.payload["old_band"], event.payload["new_band"]) == ("red", "green")
-
-
-def start_worker_on(queues):
-    from celery.contrib.testing.worker import start_worker
-
-    return start_worker(
-        celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=10, queues=queues
-    )

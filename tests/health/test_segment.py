@@ -43,7 +43,7 @@ def assert_landed(tenant):
         assert events["Report Exported"].properties == {"format": "csv"}
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True)  # the live server thread has its own connection
 def test_the_stock_segment_client_works_unchanged(live_server):
     from segment.analytics.client import Client
 
@@ -61,7 +61,7 @@ def test_the_stock_segment_client_works_unchanged(live_server):
     assert_landed(tenant)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True)  # the live server thread has its own connection
 def test_the_stock_rudderstack_client_works_unchanged_with_gzip(live_server):
     from rudderstack.analytics.client import Client
 
@@ -212,3 +212,22 @@ def test_a_write_key_of_tenant_a_cannot_touch_tenant_b(tenant, other_tenant):
         assert EndUser.objects.count() == 0
     with tenant_context(tenant):
         assert Account.objects.get(external_id="acct-9").name == "Hijacked"  # its own account
+
+
+@pytest.mark.django_db
+def test_values_postgresql_cannot_store_reject_their_message_only(tenant):
+    client = basic(write_key(tenant))
+    good = {"type": "track", "event": "login", "userId": "u1", "context": {"groupId": "acme"}}
+    raw = (
+        '{"batch": ['
+        + json.dumps(good)
+        + ',{"type": "identify", "userId": "u\\u0000"}'
+        + ',{"type": "group", "groupId": "g\\ud800", "traits": {}}'
+        + ',{"type": "track", "event": "x", "userId": "u2", "properties": {"n": NaN}}'
+        + "]}"
+    )
+    response = client.post("/v1/batch", data=raw, content_type="application/json")
+    assert response.status_code == 200
+    body = response.json()
+    assert sorted(r["index"] for r in body["rejected"]) == [1, 2, 3]
+    assert body["accepted"] == 1

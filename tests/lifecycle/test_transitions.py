@@ -1,10 +1,12 @@
 """The lifecycle stage machine: guards, forced moves, back and side moves,
 stage history and concurrency."""
 
+import itertools
 import threading
 
 import pytest
 from django.db import connection
+from django_fsm import TransitionNotAllowed
 
 from csplatform.events.models import DomainEvent
 from csplatform.tenancy.context import tenant_context
@@ -176,7 +178,7 @@ def test_time_to_onboard_is_measurable(in_tenant):
     assert time_to_onboard_days(acct) is not None
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True)  # two threads, two connections: they see commits only
 def test_concurrent_transitions_only_one_wins():
     tenant = make_tenant()
     leader = make_user(tenant, Role.LEADER)
@@ -211,3 +213,48 @@ def test_concurrent_transitions_only_one_wins():
         assert Account.objects.get(pk=acct.pk).stage == Stage.ADOPTION
         assert TimelineEntry.objects.filter(account=acct, kind="stage_changed").count() == 1
         assert StageHistory.objects.filter(account=acct, exited_at__isnull=True).count() == 1
+
+
+# -- the one table of moves ------------------------------------------------------
+ACTIVE = ["onboarding", "adoption", "usage", "value_realization", "advocacy"]
+# DESIGN.md's journey, written out: forward (guarded), upsell back to
+# onboarding, churn from any active stage, win-back.
+JOURNEY = {
+    ("onboarding", "adoption"),
+    ("adoption", "usage"),
+    ("usage", "value_realization"),
+    ("value_realization", "advocacy"),
+    *((s, "onboarding") for s in ACTIVE[1:]),
+    *((s, "churned") for s in ACTIVE),
+    ("churned", "onboarding"),
+}
+
+
+def test_the_stage_machine_is_the_journey_and_only_forward_moves_are_guarded(in_tenant):
+    transitions = list(factories.account().get_all_stage_transitions())
+    unforced = {(t.source, t.target) for t in transitions if not t.custom.get("forced")}
+    assert unforced == JOURNEY
+    guarded = {(t.source, t.target) for t in transitions if t.conditions}
+    assert guarded == set(itertools.pairwise(ACTIVE))
+    # each guarded move, and only those, has an unguarded twin for a leader
+    forced = {(t.source, t.target) for t in transitions if t.custom.get("forced")}
+    assert forced == guarded
+    assert not any(t.conditions for t in transitions if t.custom.get("forced"))
+
+
+def test_no_flag_on_the_instance_skips_the_guard(in_tenant):
+    acct = factories.account()
+    acct._force_transition = True  # the old back door
+    with pytest.raises(TransitionNotAllowed):
+        acct.start_adoption()
+    assert acct.stage == Stage.ONBOARDING
+    acct.force_start_adoption()  # forcing is a move of its own
+    assert acct.stage == Stage.ADOPTION
+
+
+def test_the_buttons_are_named_by_the_table(in_tenant):
+    acct = walk_to(factories.account(), Stage.USAGE)
+    buttons = [t["button"] for t in services.allowed_targets(acct)]
+    assert buttons == ["Move to Value realization", "Back to Onboarding (upsell)", "Mark churned"]
+    acct = move(acct, Stage.CHURNED)
+    assert [t["button"] for t in services.allowed_targets(acct)] == ["Win back"]

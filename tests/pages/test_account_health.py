@@ -5,10 +5,8 @@ empty state, and setting the CSM sentiment in place."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from csplatform.tenancy.context import tenant_context
 from csplatform.tenancy.models import Role
@@ -22,22 +20,9 @@ from health.models import (
     UsageDailyAccountUser,
 )
 from tests import factories
-from tests.pages.conftest import tenant_post_forms, url
+from tests.pages.conftest import HTMX, ago, tenant_post_forms, text, url
 
 pytestmark = pytest.mark.django_db
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def ago(days: int):
-    return timezone.now().date() - timedelta(days=days)
-
-
-def text(html: str, element_id: str) -> str:
-    """The text of the element with that id, tags removed, spaces collapsed."""
-    match = re.search(rf'<(\w+)[^>]*id="{element_id}"[^>]*>(.*?)</\1>', html, re.S)
-    assert match, f"no #{element_id}"
-    return " ".join(re.sub(r"<[^>]+>", " ", match.group(2)).split())
 
 
 def use_profile(measures: dict) -> HealthProfile:

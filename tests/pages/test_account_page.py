@@ -9,6 +9,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from csplatform.events.models import DomainEvent
 from csplatform.tenancy.models import Role
 from lifecycle import services
 from lifecycle.models import (
@@ -16,6 +17,7 @@ from lifecycle.models import (
     Contact,
     Contract,
     Escalation,
+    NoteKind,
     StageAchievement,
     TimelineEntry,
 )
@@ -111,6 +113,36 @@ def test_blank_note_shows_a_field_error_and_stores_nothing(page, tenant, inside,
     assert field_errors(response, "note", "body")
     with inside():
         assert not TimelineEntry.objects.filter(kind="note").exists()
+
+
+@pytest.mark.parametrize(
+    ("kind", "label"), [(NoteKind.MEETING, "Meeting"), (NoteKind.CALL, "Call")]
+)
+def test_log_a_meeting_or_a_call_as_a_note_with_a_kind(page, tenant, inside, acct, kind, label):
+    client = page(Role.CSM)
+    response = client.post(
+        url("account_note", tenant, acct.pk), {"kind": kind, "body": "QBR with the CFO"}
+    )
+    assert response.status_code == 302
+    with inside():
+        entry = TimelineEntry.objects.get(account=acct, kind=kind)
+        assert entry.title == "QBR with the CFO"
+        # the domain event health re-scores engagement from
+        assert DomainEvent.objects.get(kind=kind).payload == {"entry_id": entry.pk}
+        assert not TimelineEntry.objects.filter(kind="note").exists()
+    page_html = client.get(url("account", tenant, acct.pk)).content.decode()
+    assert f'<option value="{kind}">{label}</option>' in page_html  # the form offers it
+    assert label in timeline_entries(page_html)
+
+
+def test_an_unknown_note_kind_is_a_field_error(page, tenant, inside, acct):
+    response = page(Role.CSM).post(
+        url("account_note", tenant, acct.pk), {"kind": "telepathy", "body": "Hi"}
+    )
+    assert response.status_code == 422
+    assert field_errors(response, "note", "kind")
+    with inside():
+        assert not TimelineEntry.objects.exclude(kind="account_created").exists()
 
 
 # ---------------------------------------------------------------- contacts

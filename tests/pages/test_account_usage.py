@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from csplatform.tenancy.context import tenant_context
 from csplatform.tenancy.models import Role
@@ -18,15 +16,9 @@ from health.models import (
     UsageDailyEvent,
 )
 from tests import factories
-from tests.pages.conftest import url
+from tests.pages.conftest import HTMX, ago, url
 
 pytestmark = pytest.mark.django_db
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def ago(days: int):
-    return timezone.now().date() - timedelta(days=days)
 
 
 def add_day(acct, days_ago: int, *, events: int, users: int = 0) -> None:

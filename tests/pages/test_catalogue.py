@@ -4,24 +4,16 @@ edits by admins, features, bad input and other roles and tenants."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from csplatform.tenancy.context import tenant_context
 from csplatform.tenancy.models import Role
 from health.models import EventName, Feature, UsageDailyEvent
 from tests import factories
-from tests.pages.conftest import tenant_post_forms, url
+from tests.pages.conftest import HTMX, ago, tenant_post_forms, url
 
 pytestmark = pytest.mark.django_db
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def ago(days: int):
-    return timezone.now().date() - timedelta(days=days)
 
 
 def row(html: str, event_name) -> str:

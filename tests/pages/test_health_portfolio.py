@@ -5,11 +5,9 @@ flat query count."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
 
 from csplatform.tenancy.context import tenant_context
 from csplatform.tenancy.models import Role
@@ -17,20 +15,9 @@ from health.models import HealthScore, HealthSnapshot
 from lifecycle.services import segment_save
 from tests import factories
 from tests.conftest import make_user
-from tests.pages.conftest import signed_in, url
+from tests.pages.conftest import ago, signed_in, text, url
 
 pytestmark = pytest.mark.django_db
-
-
-def ago(days: int):
-    return timezone.now().date() - timedelta(days=days)
-
-
-def text(html: str, element_id: str) -> str:
-    """The text of the element with that id, tags removed, spaces collapsed."""
-    match = re.search(rf'<(\w+)[^>]*id="{element_id}"[^>]*>(.*?)</\1>', html, re.S)
-    assert match, f"no #{element_id}"
-    return " ".join(re.sub(r"<[^>]+>", " ", match.group(2)).split())
 
 
 def scored(acct, score: int | None, band: str, missing=()) -> HealthScore:

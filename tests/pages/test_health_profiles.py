@@ -5,10 +5,8 @@ is a 422 with field messages, roles and other tenants."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from csplatform.tenancy.context import tenant_context
 from csplatform.tenancy.models import Role
@@ -24,16 +22,11 @@ from health.models import (
 from lifecycle.models import Segment
 from lifecycle.services import segment_save
 from tests import factories
-from tests.pages.conftest import tenant_post_forms, url
+from tests.pages.conftest import HTMX, ago, tenant_post_forms, url
 
 pytestmark = pytest.mark.django_db
 
-HTMX = {"HTTP_HX_REQUEST": "true"}
 NPS_LINE = {"weight": 7, "bad": -50, "good": 60}
-
-
-def ago(days: int):
-    return timezone.now().date() - timedelta(days=days)
 
 
 def form_data(name="Usage accounts", stage="usage", measures=None, **fields) -> dict:

@@ -9,8 +9,7 @@ from csplatform.tenancy.context import tenant_context
 from csplatform.tenancy.models import Role
 from tests.conftest import make_user
 from tests.health.renewal_data import renewing
-from tests.pages.conftest import signed_in, url
-from tests.pages.test_health_portfolio import text
+from tests.pages.conftest import signed_in, text, url
 
 pytestmark = pytest.mark.django_db
 

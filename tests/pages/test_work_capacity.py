@@ -13,8 +13,7 @@ from csplatform.tenancy.context import tenant_context
 from csplatform.tenancy.models import Role
 from tests import factories
 from tests.conftest import make_user
-from tests.pages.conftest import signed_in, url
-from tests.pages.test_health_portfolio import text
+from tests.pages.conftest import signed_in, text, url
 from tests.work.capacity_data import UTC, busy_team, member, task, time_entry
 from work.models import Playbook, PlaybookStep, Task, TaskStatus
 
@@ -201,18 +200,21 @@ def theirs(other_tenant):
     return {"user": who, "task": their_task, "step": step}
 
 
-def test_another_tenants_ids_are_404_and_their_people_never_show(
+def test_another_tenants_ids_are_refused_and_their_people_never_show(
     page, tenant, other_tenant, inside, plan, theirs
 ):
     client = page(Role.LEADER)
     html = client.get(url("work_capacity", tenant)).content.decode()
     assert "Their CSM" not in html and "Their secret task" not in html
+    # Their task's id inside the form is a 422 naming it, never a silent skip.
     their_move = f"{theirs['task'].pk}:{plan['pete'].pk}"
-    assert (
-        client.post(url("work_capacity_rebalance", tenant), {"move": their_move}).status_code == 404
+    response = client.post(url("work_capacity_rebalance", tenant), {"move": their_move})
+    assert response.status_code == 422
+    assert f"No such task in this workspace: {theirs['task'].pk}." in text(
+        response.content.decode(), "move-errors"
     )
     mixed = [f"{plan['big'].pk}:{plan['pete'].pk}", their_move]
-    assert client.post(url("work_capacity_rebalance", tenant), {"move": mixed}).status_code == 404
+    assert client.post(url("work_capacity_rebalance", tenant), {"move": mixed}).status_code == 422
     estimate = url("work_capacity_step_estimate", tenant, theirs["step"].pk)
     assert client.post(estimate, {"estimated_minutes": "5"}).status_code == 404
     # their person is not a member here: refused with a reason

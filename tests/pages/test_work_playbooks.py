@@ -14,13 +14,11 @@ from csplatform.tenancy.context import tenant_context
 from csplatform.tenancy.models import Role
 from tests import factories
 from tests.conftest import make_user
-from tests.pages.conftest import tenant_post_forms, url
+from tests.pages.conftest import HTMX, tenant_post_forms, url
 from work import services
 from work.models import Playbook, PlaybookRun, PlaybookStep, RunStatus, Task, TaskStatus
 
 pytestmark = pytest.mark.django_db
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
 
 
 @pytest.fixture

@@ -17,14 +17,12 @@ from csplatform.tenancy.models import Role
 from health.models import Band, HealthScore
 from lifecycle.models import TimelineEntry
 from tests import factories
-from tests.conftest import make_user
-from tests.pages.conftest import url
+from tests.conftest import make_user, new_task
+from tests.pages.conftest import HTMX, url
 from work import selectors, services
 from work.models import Playbook, PlaybookRun, PlaybookStep, Priority, Task, TaskStatus, TimeEntry
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-HTMX = {"HTTP_HX_REQUEST": "true"}
+pytestmark = pytest.mark.django_db
 
 
 def today() -> dt.date:
@@ -41,30 +39,6 @@ def due_in(bucket: str) -> dt.date | None:
         "week": t + dt.timedelta(days=1) if end > t else None,
         "later": end + dt.timedelta(days=2),
     }[bucket]
-
-
-@pytest.fixture
-def csm(users):
-    return users[Role.CSM]
-
-
-@pytest.fixture
-def account(inside, csm):
-    with inside():
-        return factories.account(owner=csm, name="Initech")
-
-
-def new_task(account, assignee, due=None, **extra):
-    extra.setdefault("title", "Kickoff call")
-    return services.task_create(
-        account=account, due_date=due or today(), actor=None, assignee=assignee, **extra
-    )
-
-
-@pytest.fixture
-def task(inside, account, csm):
-    with inside():
-        return new_task(account, csm)
 
 
 def bucket_html(html: str, key: str) -> str:

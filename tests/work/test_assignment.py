@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-import time
 
 import pytest
 from django.db import connection, connections
@@ -16,6 +15,7 @@ from csplatform.tenancy.context import tenant_context
 from csplatform.tenancy.models import Membership, Role
 from tests import factories
 from tests.conftest import make_user
+from tests.waiting import hold_until_another_waits
 from work import services
 from work.models import (
     AssigneeRule,
@@ -28,7 +28,7 @@ from work.models import (
 from work.services.assignment import least_loaded_user, step_assignment
 from work.weeks import iso_week
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 # A Wednesday, so its ISO week runs Mon 2030-01-07 .. Sun 2030-01-13.
 DUE = dt.date(2030, 1, 9)
@@ -265,6 +265,7 @@ def test_playbook_start_resolves_assignees_at_that_moment(team, account):
     assert assignees == {"Own": team["a"].pk, "Train": team["b"].pk}
 
 
+@pytest.mark.django_db(transaction=True)  # two threads, two connections: they see commits only
 def test_concurrent_round_robin_starts_never_pick_the_same_person(tenant):
     """Two transactions start a round-robin step at once: the group row lock
     makes the second wait and take the next person."""
@@ -292,7 +293,7 @@ def test_concurrent_round_robin_starts_never_pick_the_same_person(tenant):
                     playbook=playbook, account=accounts[0], occurrence_key="race", actor=None
                 )
                 first_inside.set()
-                time.sleep(1.0)
+                hold_until_another_waits()
         except Exception as error:  # pragma: no cover - reported below
             errors.append(error)
             first_inside.set()

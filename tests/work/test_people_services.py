@@ -13,7 +13,7 @@ from tests.conftest import make_user
 from work import services
 from work.models import CsmGroupMember, CsmProfile, Playbook, PlaybookStep, Skill, WorkSettings
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def errors_of(call, **kwargs) -> dict:

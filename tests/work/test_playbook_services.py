@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import threading
-import time
 from io import StringIO
 
 import pytest
@@ -20,6 +19,7 @@ from csplatform.tenancy.models import Role
 from lifecycle.models import TimelineEntry
 from tests import factories
 from tests.conftest import make_tenant, make_user
+from tests.waiting import hold_until_another_waits
 from work import services
 from work.models import (
     AssigneeRule,
@@ -33,7 +33,7 @@ from work.models import (
 )
 from work.services.defaults import DEFAULT_PLAYBOOKS, DEFAULT_SKILLS
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def errors_of(call, **kwargs) -> dict:
@@ -256,6 +256,7 @@ def test_work_defaults_command_fills_every_tenant(db):
         assert Playbook.objects.filter(key="advocate-ask").exists()
 
 
+@pytest.mark.django_db(transaction=True)  # two threads, two connections: they see commits only
 def test_a_duplicate_start_racing_the_first_creates_nothing(tenant):
     """The second delivery of the same occurrence arrives while the first is
     still in its transaction: it waits on the unique key, then answers with
@@ -279,7 +280,7 @@ def test_a_duplicate_start_racing_the_first_creates_nothing(tenant):
                 )
                 if hold:
                     first_inside.set()
-                    time.sleep(1.0)
+                    hold_until_another_waits()
         except Exception as error:  # pragma: no cover - reported below
             errors.append(error)
             first_inside.set()

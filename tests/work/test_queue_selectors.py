@@ -16,7 +16,7 @@ from tests import factories
 from work import selectors, services
 from work.models import Playbook, PlaybookRun, Priority, TaskStatus
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 # A Wednesday: the rest of its ISO week is Thursday to Sunday the 14th.
 WEDNESDAY = dt.date(2025, 5, 7)
@@ -58,11 +58,6 @@ def test_week_end_is_the_sunday_of_the_iso_week():
 )
 def test_bucket_of(due, bucket):
     assert selectors.bucket_of(due, WEDNESDAY) == bucket
-
-
-@pytest.fixture
-def csm(users):
-    return users[Role.CSM]
 
 
 @pytest.fixture

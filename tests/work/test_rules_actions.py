@@ -13,6 +13,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from django import forms
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -27,6 +28,7 @@ from work.models import ActionRun, ActionStatus, FiringStatus, Task
 from work.rules import actions as actions_module
 from work.rules.actions import ActionFailed, ActionKind, register_action
 from work.rules.engine import rules_evaluate, rules_sweep
+from work.rules.forms import ConfigForm
 from work.rules.runner import MAX_ATTEMPTS, action_runs_retry_due, backoff
 from work.services import task_create
 from work.services.rules import action_run_retry, rule_save
@@ -228,7 +230,11 @@ def calls(monkeypatch):
             raise RuntimeError("receiver down")
         return {"ok": config["name"]}
 
-    kind = ActionKind("test_flaky", "Test: flaky", lambda c: dict(c), flaky)
+    class FlakySettings(ConfigForm):
+        name = forms.CharField()
+        fail = forms.BooleanField(required=False)
+
+    kind = ActionKind("test_flaky", "Test: flaky", FlakySettings, flaky)
     monkeypatch.setitem(actions_module._registry, "test_flaky", kind)
     return seen
 
@@ -471,10 +477,12 @@ def test_a_webhook_secret_is_kept_when_saved_blank(in_tenant):
 def test_another_app_registers_an_action(in_tenant, monkeypatch):
     seen = []
 
-    def validate(config):
-        if not config.get("campaign"):
-            raise ValidationError({"campaign": ["Choose a campaign."]})
-        return {"campaign": config["campaign"]}
+    class EnrolSettings(ConfigForm):
+        """The kind's one declaration: the editor draws it, the check runs it."""
+
+        campaign = forms.CharField(
+            label="Campaign", error_messages={"required": "Choose a campaign."}
+        )
 
     def run(ctx, config):
         seen.append((ctx.account.pk, config["campaign"], ctx.trigger))
@@ -483,10 +491,12 @@ def test_another_app_registers_an_action(in_tenant, monkeypatch):
         return {"enrolled": True}
 
     monkeypatch.setitem(actions_module._registry, "enrol_in_campaign", None)  # undone after
-    register_action("enrol_in_campaign", "Enrol in a campaign", validate, run)
+    register_action("enrol_in_campaign", "Enrol in a campaign", EnrolSettings, run)
     with pytest.raises(ValidationError) as raised:
         rule("escalation_opened", actions=[{"kind": "enrol_in_campaign", "config": {}}])
-    assert "actions.0.config.campaign" in raised.value.message_dict
+    assert raised.value.message_dict["actions.0.config.campaign"] == ["Choose a campaign."]
+    with pytest.raises(TypeError):  # a validating function is no longer enough
+        register_action("enrol_in_campaign", "Enrol", lambda c: c, run)
     rule(
         "escalation_opened",
         actions=[

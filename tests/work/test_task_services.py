@@ -18,7 +18,7 @@ from work import services
 from work.errors import TaskTransitionRejected
 from work.models import Playbook, PlaybookRun, PlaybookStep, RunStatus, Task, TaskStatus
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 TODAY = dt.date.today
 
@@ -139,7 +139,7 @@ def test_reassign_moves_only_open_tasks_to_a_member_who_works(tenant, task, user
     for who in (users[Role.VIEWER], outsider):
         with pytest.raises(ValidationError) as error:
             services.tasks_reassign(task_ids=[task.pk], assignee_id=who.pk, actor=None)
-        assert "assignee" in error.value.message_dict
+        assert "assignee_id" in error.value.message_dict  # the argument's name
 
 
 def test_playbook_start_is_once_per_occurrence_and_dependent_steps_wait(in_tenant, users):

@@ -19,12 +19,13 @@ from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
 from csplatform.api.base import TenantScopedViewSet
+from csplatform.api.model_fields import ID_BOUNDS, model_field
 from csplatform.tenancy.models import Role
 from lifecycle.api.fields import AccountField
-from lifecycle.api.serializers.common import ErrorSerializer, no_nul_characters
+from lifecycle.api.serializers.common import ErrorSerializer
 from lifecycle.models import Stage
 from work import selectors, services
-from work.models import AssigneeRule, Playbook, PlaybookStep, Priority, TaskStatus
+from work.models import AssigneeRule, Playbook, PlaybookRun, PlaybookStep, Priority, TaskStatus
 
 STEP_ID = OpenApiParameter("step_id", int, OpenApiParameter.PATH, description="The step's id")
 
@@ -69,11 +70,10 @@ class PlaybookOutputSerializer(serializers.Serializer):
     steps = StepOutputSerializer(many=True, read_only=True, source="steps.all")
 
 
+# Lengths, ranges and choices come from the models (work.models.limits).
 class PlaybookInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=150, validators=[no_nul_characters])
-    description = serializers.CharField(
-        required=False, allow_blank=True, validators=[no_nul_characters]
-    )
+    name = model_field(Playbook, "name")
+    description = model_field(Playbook, "description")
     stage = serializers.ChoiceField(
         choices=Stage.choices, required=False, allow_blank=True, help_text="Empty: a situation"
     )
@@ -81,43 +81,46 @@ class PlaybookInputSerializer(serializers.Serializer):
 
 
 class StepInputSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200, validators=[no_nul_characters])
-    instructions = serializers.CharField(
-        required=False, allow_blank=True, validators=[no_nul_characters]
+    title = model_field(PlaybookStep, "title")
+    instructions = model_field(PlaybookStep, "instructions")
+    required_skill = model_field(
+        PlaybookStep, "required_skill", help_text="Skill key; empty: anyone"
     )
-    required_skill = serializers.CharField(
-        required=False, allow_blank=True, max_length=50, help_text="Skill key; empty: anyone"
-    )
-    estimated_minutes = serializers.IntegerField(required=False, min_value=1, max_value=10_000)
-    due_offset_days = serializers.IntegerField(required=False, min_value=0, max_value=730)
-    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
-    assignee_rule = serializers.ChoiceField(choices=AssigneeRule.choices, required=False)
+    estimated_minutes = model_field(PlaybookStep, "estimated_minutes")
+    due_offset_days = model_field(PlaybookStep, "due_offset_days")
+    priority = model_field(PlaybookStep, "priority")
+    assignee_rule = model_field(PlaybookStep, "assignee_rule")
     assignee_user = serializers.IntegerField(
-        required=False, allow_null=True, help_text="User id; required for the `user` rule"
+        **ID_BOUNDS,
+        required=False,
+        allow_null=True,
+        help_text="User id; required for the `user` rule",
     )
     assignee_group = serializers.IntegerField(
-        required=False, allow_null=True, help_text="Group id; required for `round_robin`"
+        **ID_BOUNDS,
+        required=False,
+        allow_null=True,
+        help_text="Group id; required for `round_robin`",
     )
     depends_on = serializers.IntegerField(
-        required=False, allow_null=True, help_text="Id of an earlier step of this playbook"
+        **ID_BOUNDS,
+        required=False,
+        allow_null=True,
+        help_text="Id of an earlier step of this playbook",
     )
-    position = serializers.IntegerField(
-        required=False, min_value=0, max_value=10_000, help_text="Default: after the last step"
-    )
+    position = model_field(PlaybookStep, "position", help_text="Default: after the last step")
 
 
 class StartInputSerializer(serializers.Serializer):
     account_id = AccountField(help_text="The account to start the playbook on")
-    occurrence_key = serializers.CharField(
+    occurrence_key = model_field(
+        PlaybookRun,
+        "occurrence_key",
         required=False,
-        max_length=200,
-        validators=[no_nul_characters],
         help_text="What this start is for (e.g. your event id). Starting again with the same "
         "key creates nothing. Omitted: a new key per request, so a retry would start twice.",
     )
-    reason = serializers.CharField(
-        required=False, allow_blank=True, max_length=300, validators=[no_nul_characters]
-    )
+    reason = model_field(PlaybookRun, "reason")
 
 
 class RunTaskSerializer(serializers.Serializer):
@@ -147,22 +150,11 @@ class RunOutputSerializer(serializers.Serializer):
 
 def _step_fields(data: dict, step: PlaybookStep | None) -> dict:
     """Everything playbook_step_save takes: the request's fields over the
-    step as stored (or the defaults for a new one)."""
-    current = {
-        "title": "",
-        "instructions": "",
-        "required_skill": "",
-        "estimated_minutes": 30,
-        "due_offset_days": 0,
-        "priority": Priority.NORMAL,
-        "assignee_rule": AssigneeRule.OWNER,
-        "assignee_user": None,
-        "assignee_group": None,
-        "depends_on": None,
-        "position": None,
-    }
+    step as stored (or the model's defaults for a new one, placed last)."""
     if step is not None:
         current = selectors.step_values(step)
+    else:
+        current = {**selectors.step_values(PlaybookStep()), "position": None}
     merged = {**current, **data}
     merged["assignee_user_id"] = merged.pop("assignee_user")
     merged["assignee_group_id"] = merged.pop("assignee_group")

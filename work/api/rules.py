@@ -12,7 +12,6 @@ the mask) keeps it.
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
@@ -20,40 +19,56 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from csplatform.api.base import TenantScopedViewSet
+from csplatform.api.model_fields import model_field
 from csplatform.tenancy.models import Role
 from work import selectors
 from work.models import ActionRun, ActionStatus, FiringStatus, Rule, Trigger
-from work.rules.actions import SECRET_MASK
-from work.rules.triggers import trigger_summary
+from work.rules.actions import SECRET_MASK, action_kinds
+from work.rules.conditions import KINDS
+from work.rules.triggers import trigger_config_help, trigger_summary
 from work.services import rules as services
 
-CONDITIONS_HELP = (
-    "All must hold. Each: {field, op, value} (and key for an attribute). "
-    "segment: in|not_in, a segment id; tier, stage: in|not_in, a list; "
-    "owner: in|not_in, a list of user ids; arr (active contracts): gte|lte a number, "
-    "between [min, max]; attribute: eq|ne|gt|gte|lt|lte|contains|exists."
-)
-TRIGGER_CONFIG_HELP = (
-    "Per trigger: stage_entered/stage_left {stage}; usage_seen {event}; usage_count "
-    "{event, comparison: at_least|at_most, count, window_days}; no_usage {days}; "
-    "renewal_within {days}; task_overdue {days_overdue}; health_band_changed "
-    "{from_band?, to_band?}; health_dropped {points}; nps_received {category?}; "
-    "escalation_opened {}."
-)
+
+def _conditions_help() -> str:
+    # From the condition kinds themselves (work.rules.conditions).
+    fields = "; ".join(
+        f"{name}{' (with key)' if kind.has_key else ''}: {'|'.join(kind.ops)}"
+        for name, kind in KINDS.items()
+    )
+    return (
+        "All must hold. Each: {field, op, value} (and key for an attribute). " + fields + ". "
+        "segment: a segment id; tier, stage: a list; owner: a list of member user ids; "
+        "arr: an amount, or [min, max] for between. Ids must be this workspace's."
+    )
+
+
+def _actions_help() -> str:
+    # From each registered action kind's settings form (work.rules.actions).
+    return "; ".join(
+        f"{kind} {action.settings.settings_help()}" for kind, action in action_kinds().items()
+    )
+
+
+class StoredDictField(serializers.DictField):
+    """A stored JSON object read back; anything else stored there (a rule
+    changed in the database) reads as {}, and the rule's `problem` says why
+    it cannot run, so the response still matches its schema."""
+
+    def to_representation(self, value):
+        return super().to_representation(value if isinstance(value, dict) else {})
+
+
+class StoredListField(serializers.ListField):
+    def to_representation(self, data):
+        items = data if isinstance(data, list) else []
+        return super().to_representation([item for item in items if isinstance(item, dict)])
 
 
 class RuleActionSerializer(serializers.Serializer):
     kind = serializers.CharField(
-        help_text="start_playbook, create_task, notify_email, webhook, timeline_entry, "
-        "move_stage, or an action another app registers"
+        help_text="An action kind: " + ", ".join(action_kinds()) + ", or one another app registers"
     )
-    config = serializers.DictField(
-        required=False,
-        help_text="start_playbook {playbook_id}; create_task {title, instructions?, "
-        "due_in_days?, priority? 1-4, estimated_minutes?, assignee?: owner|user id}; "
-        "notify_email {to: owner|assignee, subject?, message?}; webhook {url, secret}; "
-        "timeline_entry {title, body?}; move_stage {to_stage}",
-    )
+    config = StoredDictField(required=False, help_text=_actions_help())
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
@@ -68,11 +83,15 @@ class RuleOutputSerializer(serializers.Serializer):
     description = serializers.CharField(read_only=True)
     is_active = serializers.BooleanField(read_only=True)
     trigger = serializers.ChoiceField(choices=Trigger.choices, read_only=True)
-    trigger_config = serializers.DictField(read_only=True)
+    trigger_config = StoredDictField(read_only=True)
     trigger_summary = serializers.SerializerMethodField()
-    conditions = serializers.ListField(child=serializers.DictField(), read_only=True)
+    conditions = StoredListField(child=serializers.DictField(), read_only=True)
     cooldown_hours = serializers.IntegerField(read_only=True)
     actions = RuleActionSerializer(many=True, read_only=True, source="actions.all")
+    problem = serializers.CharField(
+        read_only=True, help_text="Why the rule could not run the last time; empty if it runs"
+    )
+    problem_at = serializers.DateTimeField(read_only=True, allow_null=True)
     last_fired_at = serializers.DateTimeField(read_only=True, allow_null=True)
     fired_recently = serializers.IntegerField(read_only=True, help_text="Firings in 7 days")
     failed_recently = serializers.IntegerField(
@@ -86,17 +105,22 @@ class RuleOutputSerializer(serializers.Serializer):
 
 
 class RuleInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=150)
-    description = serializers.CharField(required=False, allow_blank=True, default="")
+    # The rule's own limits are the model's; each part's, its declaration's.
+    name = model_field(Rule, "name")
+    description = model_field(Rule, "description", default="")
     is_active = serializers.BooleanField(required=False, default=True)
-    trigger = serializers.ChoiceField(choices=Trigger.choices)
+    trigger = model_field(Rule, "trigger")
     trigger_config = serializers.DictField(
-        required=False, default=dict, help_text=TRIGGER_CONFIG_HELP
+        required=False, default=dict, help_text=trigger_config_help()
     )
     conditions = serializers.ListField(
-        child=serializers.DictField(), required=False, default=list, help_text=CONDITIONS_HELP
+        child=serializers.DictField(),
+        required=False,
+        default=list,
+        max_length=services.MAX_CONDITIONS,
+        help_text=_conditions_help(),
     )
-    cooldown_hours = serializers.IntegerField(min_value=0, max_value=24 * 365, default=0)
+    cooldown_hours = model_field(Rule, "cooldown_hours", default=0)
     actions = RuleActionSerializer(many=True, help_text="Run in order; at least one")
 
     def validate(self, attrs):
@@ -231,8 +255,5 @@ class RuleViewSet(TenantScopedViewSet):
     def retry(self, request, pk=None, run_id=None):
         rule = self.get_object()
         run = get_object_or_404(ActionRun.objects.all(), pk=run_id, firing__rule_id=rule.pk)
-        try:
-            run = services.action_run_retry(action_run=run)
-        except DjangoValidationError as error:
-            return Response(error.message_dict, status=status.HTTP_400_BAD_REQUEST)
+        run = services.action_run_retry(action_run=run)
         return Response(ActionRunSerializer(run).data)

@@ -6,7 +6,6 @@ they own; an API key acts for the tenant within its role."""
 
 from __future__ import annotations
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from drf_spectacular.utils import (
     OpenApiParameter,
@@ -20,20 +19,16 @@ from rest_framework.response import Response
 
 from csplatform.api.base import TenantScopedViewSet
 from csplatform.api.fields import MemberField
+from csplatform.api.model_fields import ID_BOUNDS, model_field
 from csplatform.tenancy.models import Role
 from lifecycle.api.fields import AccountField
 from lifecycle.api.serializers.common import UserRefSerializer
 from work import selectors, services
-from work.models import Priority, Task, TaskStatus, TimeEntry
+from work.models import TASK_MOVES, Priority, Task, TaskStatus, TimeEntry
 
-# target status -> the FSM action that reaches it
-ACTION_FOR_STATUS = {
-    TaskStatus.IN_PROGRESS: "start",
-    TaskStatus.DONE: "complete",
-    TaskStatus.SKIPPED: "skip",
-    TaskStatus.CANCELLED: "cancel",
-    TaskStatus.OPEN: "reopen",
-}
+# target status -> the move that reaches it (each status has one)
+ACTION_FOR_STATUS = {m.target: m.name for m in TASK_MOVES}
+STATUS_MOVES = ", ".join(f"{'/'.join(m.sources)} → {m.target} {m.name}" for m in TASK_MOVES)
 
 
 class TaskOutputSerializer(serializers.Serializer):
@@ -104,25 +99,24 @@ class TaskFilterSerializer(serializers.Serializer):
         return int(value)
 
 
+# Limits (lengths, the estimate's range, the due day's bounds) are the model's.
 class TaskCreateInputSerializer(serializers.Serializer):
     account = AccountField()
-    title = serializers.CharField(max_length=200)
-    due_date = serializers.DateField()
+    title = model_field(Task, "title")
+    due_date = model_field(Task, "due_date")
     assignee = MemberField(required=False, allow_null=True, help_text="User id; omit: unassigned")
-    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.NORMAL)
-    estimated_minutes = serializers.IntegerField(min_value=1, max_value=10_000, default=30)
-    instructions = serializers.CharField(required=False, allow_blank=True, default="")
-    required_skill = serializers.SlugField(
-        required=False, allow_blank=True, default="", max_length=50
-    )
+    priority = model_field(Task, "priority")
+    estimated_minutes = model_field(Task, "estimated_minutes")
+    instructions = model_field(Task, "instructions")
+    required_skill = model_field(Task, "required_skill")
 
 
 class TaskUpdateInputSerializer(serializers.Serializer):
-    title = serializers.CharField(max_length=200, required=False)
-    instructions = serializers.CharField(required=False, allow_blank=True)
-    due_date = serializers.DateField(required=False)
-    priority = serializers.ChoiceField(choices=Priority.choices, required=False)
-    estimated_minutes = serializers.IntegerField(min_value=1, max_value=10_000, required=False)
+    title = model_field(Task, "title", required=False)
+    instructions = model_field(Task, "instructions")
+    due_date = model_field(Task, "due_date", required=False)
+    priority = model_field(Task, "priority")
+    estimated_minutes = model_field(Task, "estimated_minutes")
     status = serializers.ChoiceField(
         choices=TaskStatus.choices,
         required=False,
@@ -144,9 +138,11 @@ class TaskConflictSerializer(serializers.Serializer):
 
 
 class TaskTimeEntryInputSerializer(serializers.Serializer):
-    minutes = serializers.IntegerField(min_value=1, max_value=1440)
-    note = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
-    logged_on = serializers.DateField(required=False, allow_null=True, help_text="Default: today")
+    minutes = model_field(TimeEntry, "minutes")
+    note = model_field(TimeEntry, "note")
+    logged_on = model_field(
+        TimeEntry, "logged_on", required=False, allow_null=True, help_text="Default: today"
+    )
 
 
 class TaskTimeEntryOutputSerializer(serializers.Serializer):
@@ -160,14 +156,19 @@ class TaskTimeEntryOutputSerializer(serializers.Serializer):
 
 
 class TaskSnoozeInputSerializer(serializers.Serializer):
-    until = serializers.DateField(help_text="A day after today")
+    until = model_field(Task, "due_date", help_text="A day after today")
 
 
 class TaskReassignInputSerializer(serializers.Serializer):
     task_ids = serializers.ListField(
-        child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000
+        child=serializers.IntegerField(**ID_BOUNDS),
+        min_length=1,
+        max_length=1000,
+        help_text="Ids of this tenant's tasks; any other id is a 400 and nothing moves",
     )
-    assignee_id = serializers.IntegerField(help_text="A csm, leader or admin of this tenant")
+    assignee_id = serializers.IntegerField(
+        **ID_BOUNDS, help_text="A csm, leader or admin of this tenant"
+    )
 
 
 CONFLICT = OpenApiResponse(
@@ -276,8 +277,7 @@ class TaskViewSet(TenantScopedViewSet):
         request=TaskUpdateInputSerializer,
         responses={200: TaskOutputSerializer, 409: CONFLICT},
         description="Edit the task. A `status` different from the current one moves the "
-        "task (open→in_progress start, →done complete, →skipped skip, →cancelled cancel, "
-        "closed→open reopen); the same status changes nothing.",
+        f"task ({STATUS_MOVES}); the same status changes nothing.",
     )
     def partial_update(self, request, pk=None):
         task = self._task_for_write()
@@ -302,7 +302,7 @@ class TaskViewSet(TenantScopedViewSet):
         return self._task_response(task.pk)
 
     @extend_schema(
-        summary="Move the task: start, complete, skip, cancel or reopen",
+        summary=f"Move the task: {', '.join(services.TASK_ACTIONS)}",
         request=TaskTransitionInputSerializer,
         responses={200: TaskOutputSerializer, 409: CONFLICT},
     )
@@ -354,8 +354,9 @@ class TaskViewSet(TenantScopedViewSet):
 
     @extend_schema(
         summary="Give open tasks to another person (leaders and admins)",
-        description="Closed tasks, tasks already theirs and unknown ids are left out; "
-        "the answer lists the ids that moved.",
+        description="Closed tasks and tasks already theirs stay as they are; the answer "
+        "lists the ids that moved. An id that is not a task of this tenant is a 400 on "
+        "`task_ids` naming it, and nothing moves.",
         request=TaskReassignInputSerializer,
         responses=inline_serializer(
             "TaskReassignOutput",
@@ -366,12 +367,9 @@ class TaskViewSet(TenantScopedViewSet):
     def reassign(self, request):
         data = TaskReassignInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        try:
-            moved = services.tasks_reassign(
-                task_ids=data.validated_data["task_ids"],
-                assignee_id=data.validated_data["assignee_id"],
-                actor=self.actor,
-            )
-        except DjangoValidationError as error:  # named after this endpoint's field
-            raise serializers.ValidationError({"assignee_id": error.messages}) from None
+        moved = services.tasks_reassign(
+            task_ids=data.validated_data["task_ids"],
+            assignee_id=data.validated_data["assignee_id"],
+            actor=self.actor,
+        )
         return Response({"reassigned": [t.pk for t in moved]})

@@ -20,10 +20,22 @@ from work.models.rules import (
     RuleFiring,
     Trigger,
 )
-from work.models.tasks import OPEN_STATUSES, Priority, Task, TaskStatus, TimeEntry
+from work.models.tasks import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    TASK_ACTIONS,
+    TASK_MOVES,
+    Priority,
+    Task,
+    TaskStatus,
+    TimeEntry,
+)
 
 __all__ = [
+    "CLOSED_STATUSES",
     "OPEN_STATUSES",
+    "TASK_ACTIONS",
+    "TASK_MOVES",
     "ActionRun",
     "ActionStatus",
     "AssigneeRule",

@@ -5,18 +5,18 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 
 from csplatform.tenancy.models import Membership, TenantScopedModel
+from work.models.limits import UNPLANNED_SHARE_VALIDATORS, WEEKLY_HOURS_VALIDATORS
 
 
 class Skill(TenantScopedModel):
     """A skill the tenant assigns work by (onboarding, technical, training...)."""
 
     key = models.SlugField(max_length=50)
-    label = models.CharField(max_length=100)
+    label = models.CharField(max_length=100, error_messages={"blank": "Name the skill."})
 
     class Meta:
         ordering = ["label", "id"]
@@ -42,7 +42,7 @@ class CsmProfile(TenantScopedModel):
         max_digits=5,
         decimal_places=1,
         default=40,
-        validators=[MinValueValidator(0), MaxValueValidator(168)],
+        validators=WEEKLY_HOURS_VALIDATORS,
     )
     takes_assignments = models.BooleanField(
         default=True, help_text="Whether automatic assignment may pick this person"
@@ -77,7 +77,7 @@ class OutOfOffice(TenantScopedModel):
 class CsmGroup(TenantScopedModel):
     """A pool of CSMs that a playbook step assigns round-robin."""
 
-    name = models.CharField(max_length=100)
+    name = models.CharField(max_length=100, error_messages={"blank": "Name the group."})
     # Position in the member list of the next assignment.
     cursor = models.PositiveIntegerField(default=0)
 
@@ -108,7 +108,7 @@ class WorkSettings(TenantScopedModel):
 
     unplanned_share_percent = models.PositiveSmallIntegerField(
         default=20,
-        validators=[MaxValueValidator(90)],
+        validators=UNPLANNED_SHARE_VALIDATORS,
         help_text="Share of each CSM's capacity kept for unplanned work",
     )
 

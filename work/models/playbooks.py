@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 
 from csplatform.tenancy.models import TenantScopedModel
 from lifecycle.models import Account, Stage
+from work.models.limits import (
+    DUE_OFFSET_VALIDATORS,
+    ESTIMATE_ERRORS,
+    ESTIMATE_VALIDATORS,
+    POSITION_VALIDATORS,
+    PRIORITY_ERRORS,
+)
 
 
 class AssigneeRule(models.TextChoices):
@@ -19,7 +25,7 @@ class AssigneeRule(models.TextChoices):
 
 
 class Playbook(TenantScopedModel):
-    name = models.CharField(max_length=150)
+    name = models.CharField(max_length=150, error_messages={"blank": "Name the playbook."})
     # Set for the defaults seeded for a new tenant, so seeding twice adds nothing.
     key = models.SlugField(max_length=60, blank=True, default="")
     description = models.TextField(blank=True, default="")
@@ -55,17 +61,19 @@ class Priority(models.IntegerChoices):
 
 class PlaybookStep(TenantScopedModel):
     playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="steps")
-    position = models.PositiveIntegerField(default=0)
-    title = models.CharField(max_length=200)
+    position = models.PositiveIntegerField(default=0, validators=POSITION_VALIDATORS)
+    title = models.CharField(max_length=200, error_messages={"blank": "Give the step a title."})
     instructions = models.TextField(blank=True, default="")
     required_skill = models.SlugField(max_length=50, blank=True, default="")
     estimated_minutes = models.PositiveIntegerField(
-        default=30, validators=[MinValueValidator(1), MaxValueValidator(10_000)]
+        default=30, validators=ESTIMATE_VALIDATORS, error_messages=ESTIMATE_ERRORS
     )
     due_offset_days = models.PositiveIntegerField(
-        default=0, validators=[MaxValueValidator(730)], help_text="Days after the task is created"
+        default=0, validators=DUE_OFFSET_VALIDATORS, help_text="Days after the task is created"
     )
-    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    priority = models.PositiveSmallIntegerField(
+        choices=Priority.choices, default=Priority.NORMAL, error_messages=PRIORITY_ERRORS
+    )
     assignee_rule = models.CharField(
         max_length=20, choices=AssigneeRule.choices, default=AssigneeRule.OWNER
     )

@@ -5,11 +5,12 @@ action run per action of a firing)."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxLengthValidator
 from django.db import models
 
 from csplatform.tenancy.models import TenantScopedModel
 from lifecycle.models import Account
+from work.models.limits import COOLDOWN_ERRORS, COOLDOWN_VALIDATORS, RULE_DESCRIPTION_MAX
 
 
 class Trigger(models.TextChoices):
@@ -27,8 +28,14 @@ class Trigger(models.TextChoices):
 
 
 class Rule(TenantScopedModel):
-    name = models.CharField(max_length=150)
-    description = models.TextField(blank=True, default="")
+    name = models.CharField(max_length=150, error_messages={"blank": "Give the rule a name."})
+    # A TextField's max_length only sizes the widget: the validator checks it.
+    description = models.TextField(
+        blank=True,
+        default="",
+        max_length=RULE_DESCRIPTION_MAX,
+        validators=[MaxLengthValidator(RULE_DESCRIPTION_MAX)],
+    )
     is_active = models.BooleanField(default=True)
     trigger = models.CharField(max_length=30, choices=Trigger.choices)
     # What the trigger listens for, per trigger kind (stage, event name,
@@ -38,12 +45,18 @@ class Rule(TenantScopedModel):
     conditions = models.JSONField(default=list, blank=True)
     cooldown_hours = models.PositiveIntegerField(
         default=0,
-        validators=[MaxValueValidator(24 * 365)],
+        validators=COOLDOWN_VALIDATORS,
+        error_messages=COOLDOWN_ERRORS,
         help_text="After firing for an account, wait this long before firing for it again",
     )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Why the rule could not run the last time it was judged (its stored
+    # conditions or trigger settings no longer compile, or a segment it names
+    # is broken); shown on the list and the run log, cleared by a save.
+    problem = models.TextField(blank=True, default="")
+    problem_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name", "id"]

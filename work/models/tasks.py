@@ -4,13 +4,20 @@ logged against it."""
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
-from django_fsm import FSMField, transition
+from django_fsm import FSMField
 
+from csplatform.fsm import Move, transitions
 from csplatform.tenancy.models import TenantScopedModel
 from lifecycle.models import Account
+from work.models.limits import (
+    ESTIMATE_ERRORS,
+    ESTIMATE_VALIDATORS,
+    PRIORITY_ERRORS,
+    TIME_ENTRY_MINUTES_VALIDATORS,
+    work_day,
+)
 from work.models.playbooks import PlaybookRun, PlaybookStep, Priority
 
 
@@ -26,7 +33,48 @@ OPEN_STATUSES = [TaskStatus.OPEN, TaskStatus.IN_PROGRESS]
 CLOSED_STATUSES = [TaskStatus.DONE, TaskStatus.SKIPPED, TaskStatus.CANCELLED]
 
 
-class Task(TenantScopedModel):
+# The one table of task moves: Task's FSM is generated from it; the service,
+# the API (status -> action), the forms and the queue's buttons read it. A
+# move's name is its action; `kind` names its timeline entry and domain event,
+# `verb` how the timeline says it, `notice` what the queue row says after it.
+TASK_MOVES = (
+    Move(
+        "start",
+        (TaskStatus.OPEN,),
+        TaskStatus.IN_PROGRESS,
+        custom={"kind": "task_started", "verb": "Started", "notice": "Started"},
+    ),
+    Move(
+        "complete",
+        tuple(OPEN_STATUSES),
+        TaskStatus.DONE,
+        custom={"kind": "task_completed", "verb": "Completed", "notice": "Done ✓"},
+    ),
+    Move(
+        "skip",
+        tuple(OPEN_STATUSES),
+        TaskStatus.SKIPPED,
+        custom={"kind": "task_skipped", "verb": "Skipped", "notice": "Skipped"},
+    ),
+    Move(
+        "cancel",
+        tuple(OPEN_STATUSES),
+        TaskStatus.CANCELLED,
+        custom={"kind": "task_cancelled", "verb": "Cancelled", "notice": "Cancelled"},
+    ),
+    Move(
+        "reopen",
+        tuple(CLOSED_STATUSES),
+        TaskStatus.OPEN,
+        custom={"kind": "task_reopened", "verb": "Reopened", "notice": "Reopened"},
+    ),
+)
+TASK_ACTIONS = {m.name: m for m in TASK_MOVES}
+# The transitions change only the row; work.services records and notifies.
+TaskStatusMoves = transitions("TaskStatusMoves", "status", TASK_MOVES)
+
+
+class Task(TenantScopedModel, TaskStatusMoves):
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="tasks")
     run = models.ForeignKey(
         PlaybookRun, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
@@ -34,7 +82,7 @@ class Task(TenantScopedModel):
     step = models.ForeignKey(
         PlaybookStep, null=True, blank=True, on_delete=models.SET_NULL, related_name="tasks"
     )
-    title = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, error_messages={"blank": "Give the task a title."})
     instructions = models.TextField(blank=True, default="")
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -43,13 +91,15 @@ class Task(TenantScopedModel):
         on_delete=models.SET_NULL,
         related_name="assigned_tasks",
     )
-    due_date = models.DateField()
+    due_date = models.DateField(validators=[work_day])
     # The due date it was created with; snoozing moves only `due_date`.
     original_due_date = models.DateField()
-    priority = models.PositiveSmallIntegerField(choices=Priority.choices, default=Priority.NORMAL)
+    priority = models.PositiveSmallIntegerField(
+        choices=Priority.choices, default=Priority.NORMAL, error_messages=PRIORITY_ERRORS
+    )
     required_skill = models.SlugField(max_length=50, blank=True, default="")
     estimated_minutes = models.PositiveIntegerField(
-        default=30, validators=[MinValueValidator(1), MaxValueValidator(10_000)]
+        default=30, validators=ESTIMATE_VALIDATORS, error_messages=ESTIMATE_ERRORS
     )
     status = FSMField(default=TaskStatus.OPEN, choices=TaskStatus.choices, protected=False)
     outcome = models.TextField(blank=True, default="")
@@ -104,26 +154,14 @@ class Task(TenantScopedModel):
     def __str__(self) -> str:
         return self.title
 
-    # -- transitions change only the row; work.services records and notifies.
-    @transition(field=status, source=TaskStatus.OPEN, target=TaskStatus.IN_PROGRESS)
-    def start(self):
-        pass
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
 
-    @transition(field=status, source=OPEN_STATUSES, target=TaskStatus.DONE)
-    def complete(self):
-        pass
-
-    @transition(field=status, source=OPEN_STATUSES, target=TaskStatus.SKIPPED)
-    def skip(self):
-        pass
-
-    @transition(field=status, source=OPEN_STATUSES, target=TaskStatus.CANCELLED)
-    def cancel(self):
-        pass
-
-    @transition(field=status, source=CLOSED_STATUSES, target=TaskStatus.OPEN)
-    def reopen(self):
-        pass
+    @property
+    def actions(self) -> list[str]:
+        """The moves the task's status allows now (the buttons it shows)."""
+        return [m.name for m in TASK_MOVES if self.status in m.sources]
 
 
 class TimeEntry(TenantScopedModel):
@@ -131,10 +169,8 @@ class TimeEntry(TenantScopedModel):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )
-    minutes = models.PositiveIntegerField(
-        validators=[MinValueValidator(1), MaxValueValidator(1440)]
-    )
-    logged_on = models.DateField()
+    minutes = models.PositiveIntegerField(validators=TIME_ENTRY_MINUTES_VALIDATORS)
+    logged_on = models.DateField(validators=[work_day])
     note = models.CharField(max_length=300, blank=True, default="")
 
     class Meta:

@@ -1,12 +1,22 @@
 """Rule actions: a registry that work's built-ins and later apps (campaigns'
-"enrol in a campaign") register into with `register_action`.
+"enrol in a campaign") register into with
 
-An action kind validates its config (field-level errors keyed by setting)
-and runs for one firing: it returns a small JSON result, or raises
-`ActionFailed` (with `retry=False` for a failure a retry cannot fix, such as
-a guarded stage move); any other exception is retried with backoff. Each run
-is wrapped in its own savepoint by the runner, so a failing action undoes
-only its own writes and never blocks the rule's other actions.
+    register_action(kind, label, form_class, run, *, summary=None, after_commit=False)
+
+- `form_class` is a `work.rules.forms.ConfigForm`: its fields are the
+  settings the rule editor draws for the kind, and its cleaning checks a
+  config (from the editor or the API's JSON), with errors by setting that
+  the rule service reports as `actions.<i>.config.<setting>`. Choices read
+  from the database (playbooks, members) are this tenant's, so an id of
+  another tenant is an error on its setting.
+- `run(ctx, config)` runs the action for one firing: it returns a small
+  JSON result, or raises `ActionFailed` (with `retry=False` for a failure a
+  retry cannot fix, such as a guarded stage move); any other exception is
+  retried with backoff. Each run is wrapped in its own savepoint by the
+  runner, so a failing action undoes only its own writes and never blocks
+  the rule's other actions.
+- `summary(config, names)` is a short text for lists; `after_commit=True`
+  for actions that reach outside the database (email, webhooks).
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
@@ -30,23 +41,18 @@ from django.core.serializers.json import DjangoJSONEncoder
 from django.utils import timezone
 
 from csplatform.tenancy.models import Membership, Role, User, role_at_least
+from csplatform.validation import model_formfield
 from lifecycle.errors import TransitionRejected
-from lifecycle.models import Account, Stage
+from lifecycle.models import Account, Stage, TimelineEntry
 from lifecycle.timeline import register_kind
-from work.models import Playbook, PlaybookRun, Priority, RunStatus
-from work.rules.fields import (
-    ConfigField,
-    Errors,
-    clean_choice,
-    clean_int,
-    clean_text,
-    unknown_keys,
-)
+from work.models import Playbook, PlaybookRun, PlaybookStep, Priority, RunStatus, Task
+from work.rules.forms import ConfigForm, choice, text
 
 WEBHOOK_TIMEOUT_SECONDS = 5
 SIGNATURE_HEADER = "X-CSP-Signature"
 # What a webhook secret looks like when a rule is read back.
 SECRET_MASK = "********"
+LONG_TEXT_MAX = 5000
 
 register_kind("rule_note", "Automation note")
 
@@ -83,9 +89,8 @@ class ActionContext:
 class ActionKind:
     kind: str
     label: str
-    validate_config: Callable[[dict], dict]
+    settings: type[ConfigForm]
     run: Callable[[ActionContext, dict], dict]
-    fields: tuple[ConfigField, ...] = ()
     # summary(config, names): a short text for lists; `names` holds names
     # read once per page, e.g. {("playbook", id): name}.
     summary: Callable[[dict, dict], str] | None = None
@@ -94,6 +99,13 @@ class ActionKind:
     # the event that fired it. A rolled-back firing then sends nothing, and a
     # slow receiver holds no lock.
     after_commit: bool = False
+
+    def validate_config(self, config: object) -> dict:
+        """The cleaned config, or ValidationError({setting: [message]})."""
+        clean, errors = self.settings.check(config)
+        if errors:
+            raise ValidationError({key or "config": messages for key, messages in errors.items()})
+        return clean
 
     def describe(self, config: dict, names: dict | None = None) -> str:
         if self.summary is None:
@@ -110,18 +122,16 @@ _registry: dict[str, ActionKind] = {}
 def register_action(
     kind: str,
     label: str,
-    validate_config: Callable[[dict], dict],
+    form_class: type[ConfigForm],
     run: Callable[[ActionContext, dict], dict],
     *,
-    fields: tuple[ConfigField, ...] = (),
     summary: Callable[[dict, dict], str] | None = None,
     after_commit: bool = False,
 ) -> ActionKind:
-    """Offer an action to rules. `validate_config(config)` returns the cleaned
-    config or raises ValidationError({setting: [message]}); `run(ctx, config)`
-    returns a JSON-able result or raises (see the module doc). Actions that
-    reach outside the database pass `after_commit=True`."""
-    action = ActionKind(kind, label, validate_config, run, tuple(fields), summary, after_commit)
+    """Offer an action to rules (see the module doc)."""
+    if not (isinstance(form_class, type) and issubclass(form_class, ConfigForm)):
+        raise TypeError(f"The settings of action {kind!r} are a ConfigForm subclass.")
+    action = ActionKind(kind, label, form_class, run, summary, after_commit)
     _registry[kind] = action
     return action
 
@@ -134,9 +144,15 @@ def action_kind(kind: str) -> ActionKind | None:
     return _registry.get(kind)
 
 
-def _raise(errors: Errors) -> None:
-    if errors:
-        raise ValidationError(errors)
+def _textarea(label: str, **kwargs) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        initial="",
+        max_length=LONG_TEXT_MAX,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        **kwargs,
+    )
 
 
 # -- start a playbook ------------------------------------------------------------
@@ -144,14 +160,13 @@ def _playbook_choices() -> list[tuple[str, str]]:
     return [(str(pk), name) for pk, name in Playbook.objects.values_list("pk", "name")]
 
 
-def _validate_playbook(config: dict) -> dict:
-    errors: Errors = {}
-    unknown_keys(config, {"playbook_id"}, errors)
-    playbook_id = clean_int(config, "playbook_id", errors, lo=1, hi=2**62)
-    if playbook_id and not Playbook.objects.filter(pk=playbook_id).exists():
-        errors["playbook_id"] = ["No such playbook in this workspace."]
-    _raise(errors)
-    return {"playbook_id": playbook_id}
+class StartPlaybookSettings(ConfigForm):
+    playbook_id = choice(
+        _playbook_choices,
+        label="Playbook",
+        coerce=int,
+        invalid="No such playbook in this workspace.",
+    )
 
 
 def _run_playbook(ctx: ActionContext, config: dict) -> dict:
@@ -198,40 +213,25 @@ def _assignee_choices() -> list[tuple[str, str]]:
     ]
 
 
-def _clean_assignee(config: dict, errors: Errors) -> str | int:
-    value = config.get("assignee", "owner")
-    if value in (None, "", "owner"):
-        return "owner"
-    try:
-        user_id = int(value)
-    except (TypeError, ValueError):
-        errors["assignee"] = ["The account owner (owner) or a member's user id."]
-        return "owner"
-    membership = Membership.objects.filter(user_id=user_id).first()
-    if membership is None or not role_at_least(membership.role, Role.CSM):
-        errors["assignee"] = ["Choose a CSM, leader or admin of this workspace."]
-    return user_id
-
-
-def _validate_task(config: dict) -> dict:
-    errors: Errors = {}
-    unknown_keys(
-        config,
-        {"title", "instructions", "due_in_days", "priority", "estimated_minutes", "assignee"},
-        errors,
+class CreateTaskSettings(ConfigForm):
+    # The task's limits and defaults are the task's (and a step's due offset).
+    title = model_formfield(Task, "title", label="Task title")
+    instructions = _textarea("Instructions")
+    due_in_days = model_formfield(
+        PlaybookStep, "due_offset_days", label="Due in (days)", help_text="0: due today"
     )
-    clean = {
-        "title": clean_text(config, "title", errors, max_length=200),
-        "instructions": clean_text(config, "instructions", errors, required=False, max_length=5000),
-        "due_in_days": clean_int(config, "due_in_days", errors, lo=0, hi=730, default=0),
-        "priority": clean_int(config, "priority", errors, lo=1, hi=4, default=int(Priority.NORMAL)),
-        "estimated_minutes": clean_int(
-            config, "estimated_minutes", errors, lo=1, hi=10_000, default=30
-        ),
-        "assignee": _clean_assignee(config, errors),
-    }
-    _raise(errors)
-    return clean
+    priority = model_formfield(Task, "priority", label="Priority")
+    estimated_minutes = model_formfield(Task, "estimated_minutes", label="Estimate (minutes)")
+    assignee = choice(
+        _assignee_choices,
+        label="Assignee",
+        initial="owner",
+        invalid="Choose a CSM, leader or admin of this workspace.",
+    )
+
+    def clean_assignee(self) -> str | int:
+        value = self.cleaned_data["assignee"]
+        return "owner" if value in ("", "owner") else int(value)
 
 
 def _run_task(ctx: ActionContext, config: dict) -> dict:
@@ -249,7 +249,7 @@ def _run_task(ctx: ActionContext, config: dict) -> dict:
             actor=None,
             assignee=assignee,
             priority=config.get("priority") or Priority.NORMAL,
-            estimated_minutes=config.get("estimated_minutes") or 30,
+            estimated_minutes=config.get("estimated_minutes"),
         )
     except ValidationError as error:
         raise ActionFailed(" ".join(error.messages), retry=False) from error
@@ -260,22 +260,12 @@ def _run_task(ctx: ActionContext, config: dict) -> dict:
 NOTIFY_TARGETS = [("owner", "Account owner"), ("assignee", "The trigger's task assignee")]
 
 
-def _validate_email(config: dict) -> dict:
-    errors: Errors = {}
-    unknown_keys(config, {"to", "subject", "message"}, errors)
-    clean = {
-        "to": clean_choice(
-            config or {"to": "owner"},
-            "to",
-            errors,
-            [t for t, _ in NOTIFY_TARGETS],
-            labels=dict(NOTIFY_TARGETS),
-        ),
-        "subject": clean_text(config, "subject", errors, required=False, max_length=200),
-        "message": clean_text(config, "message", errors, required=False, max_length=5000),
-    }
-    _raise(errors)
-    return clean
+class NotifyEmailSettings(ConfigForm):
+    to = choice(NOTIFY_TARGETS, label="To", initial="owner")
+    subject = text(
+        label="Subject", required=False, initial="", help_text="Default: the rule and account names"
+    )
+    message = _textarea("Message")
 
 
 def _run_email(ctx: ActionContext, config: dict) -> dict:
@@ -302,19 +292,27 @@ def _run_email(ctx: ActionContext, config: dict) -> dict:
 
 
 # -- signed webhook ----------------------------------------------------------------
-def _validate_webhook(config: dict) -> dict:
-    errors: Errors = {}
-    unknown_keys(config, {"url", "secret"}, errors)
-    url = clean_text(config, "url", errors, max_length=2000)
-    if url and "url" not in errors:
+class WebhookSettings(ConfigForm):
+    url = text(label="URL", max_length=2000, widget=forms.URLInput)
+    secret = text(
+        label="Signing secret",
+        widget=forms.PasswordInput,
+        help_text=f"Signs the body: header {SIGNATURE_HEADER}: sha256=<HMAC-SHA256 hex>. "
+        "Leave blank to keep the current secret.",
+    )
+
+    def clean_url(self) -> str:
+        url = self.cleaned_data["url"]
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            errors["url"] = ["Enter an http:// or https:// address."]
-    secret = clean_text(config, "secret", errors, max_length=200)
-    if secret and len(secret) < 8 and "secret" not in errors:
-        errors["secret"] = ["Use a secret of at least 8 characters."]
-    _raise(errors)
-    return {"url": url, "secret": secret}
+            raise ValidationError("Enter an http:// or https:// address.")
+        return url
+
+    def clean_secret(self) -> str:
+        secret = self.cleaned_data["secret"]
+        if len(secret) < 8:
+            raise ValidationError("Use a secret of at least 8 characters.")
+        return secret
 
 
 def webhook_body(ctx: ActionContext) -> bytes:
@@ -391,15 +389,9 @@ def _run_webhook(ctx: ActionContext, config: dict) -> dict:
 
 
 # -- timeline entry ----------------------------------------------------------------
-def _validate_timeline(config: dict) -> dict:
-    errors: Errors = {}
-    unknown_keys(config, {"title", "body"}, errors)
-    clean = {
-        "title": clean_text(config, "title", errors, max_length=300),
-        "body": clean_text(config, "body", errors, required=False, max_length=5000),
-    }
-    _raise(errors)
-    return clean
+class TimelineEntrySettings(ConfigForm):
+    title = model_formfield(TimelineEntry, "title", label="Title")
+    body = _textarea("Text")
 
 
 def _run_timeline(ctx: ActionContext, config: dict) -> dict:
@@ -417,12 +409,12 @@ def _run_timeline(ctx: ActionContext, config: dict) -> dict:
 
 
 # -- move the stage ----------------------------------------------------------------
-def _validate_move(config: dict) -> dict:
-    errors: Errors = {}
-    unknown_keys(config, {"to_stage"}, errors)
-    clean = {"to_stage": clean_choice(config, "to_stage", errors, Stage.values)}
-    _raise(errors)
-    return clean
+class MoveStageSettings(ConfigForm):
+    to_stage = choice(
+        Stage.choices,
+        label="To stage",
+        help_text="Guarded as usual: a forward move needs the stage's achievements",
+    )
 
 
 def _run_move(ctx: ActionContext, config: dict) -> dict:
@@ -453,90 +445,44 @@ def _stage_name(value) -> str:
 register_action(
     "start_playbook",
     "Start a playbook",
-    _validate_playbook,
+    StartPlaybookSettings,
     _run_playbook,
-    fields=(
-        ConfigField("playbook_id", "Playbook", "choice", required=True, choices=_playbook_choices),
-    ),
     summary=_playbook_summary,
 )
 register_action(
     "create_task",
     "Create a task",
-    _validate_task,
+    CreateTaskSettings,
     _run_task,
-    fields=(
-        ConfigField("title", "Task title", required=True),
-        ConfigField("instructions", "Instructions", "textarea"),
-        ConfigField("due_in_days", "Due in (days)", "int", help="0: due today"),
-        ConfigField(
-            "priority",
-            "Priority",
-            "choice",
-            choices=lambda: [(str(v), label) for v, label in Priority.choices],
-        ),
-        ConfigField("estimated_minutes", "Estimate (minutes)", "int"),
-        ConfigField("assignee", "Assignee", "choice", choices=_assignee_choices),
-    ),
     summary=lambda c, _: f"Create task “{c.get('title')}”",
 )
 register_action(
     "notify_email",
     "Notify by email",
-    _validate_email,
+    NotifyEmailSettings,
     _run_email,
-    fields=(
-        ConfigField("to", "To", "choice", required=True, choices=lambda: NOTIFY_TARGETS),
-        ConfigField("subject", "Subject", help="Default: the rule and account names"),
-        ConfigField("message", "Message", "textarea"),
-    ),
     summary=lambda c, _: f"Email {dict(NOTIFY_TARGETS).get(c.get('to'), '?').lower()}",
     after_commit=True,
 )
 register_action(
     "webhook",
     "Post a signed webhook",
-    _validate_webhook,
+    WebhookSettings,
     _run_webhook,
-    fields=(
-        ConfigField("url", "URL", "url", required=True),
-        ConfigField(
-            "secret",
-            "Signing secret",
-            "secret",
-            required=True,
-            help=f"Signs the body: header {SIGNATURE_HEADER}: sha256=<HMAC-SHA256 hex>. "
-            "Leave blank to keep the current secret.",
-        ),
-    ),
     summary=lambda c, _: f"Post to {urlsplit(c.get('url') or '').netloc or '?'}",
     after_commit=True,
 )
 register_action(
     "timeline_entry",
     "Add a timeline entry",
-    _validate_timeline,
+    TimelineEntrySettings,
     _run_timeline,
-    fields=(
-        ConfigField("title", "Title", required=True),
-        ConfigField("body", "Text", "textarea"),
-    ),
     summary=lambda c, _: f"Timeline: “{c.get('title')}”",
 )
 register_action(
     "move_stage",
     "Move the stage",
-    _validate_move,
+    MoveStageSettings,
     _run_move,
-    fields=(
-        ConfigField(
-            "to_stage",
-            "To stage",
-            "choice",
-            required=True,
-            choices=lambda: list(Stage.choices),
-            help="Guarded as usual: a forward move needs the stage's achievements",
-        ),
-    ),
     summary=lambda c, _: f"Move to {_stage_name(c.get('to_stage'))}",
 )

@@ -17,6 +17,13 @@ actions. A loop guard does the same past LOOP_GUARD_PER_HOUR firings of one
 rule for one account in an hour (two rules moving an account back and forth).
 Conditions that do not hold record nothing: they are not an occurrence of
 this rule's situation.
+
+A broken rule (stored trigger settings or conditions that no longer pass
+their check, a segment whose filters cannot run, SQL that fails) never
+stops the others: for an event it records a failed firing with the reason
+(the run log shows it); for a sweep, which has no account to record it on,
+and in both cases, the rule keeps the reason in `Rule.problem` (the list and
+the run log show it) until it is saved again or runs cleanly.
 """
 
 from __future__ import annotations
@@ -24,17 +31,19 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import BooleanField, Case, Count, Max, Q, Value, When
 from django.utils import timezone
 
 from csplatform.tenancy.context import tenant_context
-from csplatform.tenancy.services import every_tenant_for_background_work
+from csplatform.tenancy.tasks import for_each_tenant
 from lifecycle.models import Account
+from lifecycle.segments import SegmentFilterBroken
 from work.models import ActionRun, FiringStatus, Rule, RuleAction, RuleFiring
-from work.rules.conditions import conditions_q, rules_matching_account, segments_for
+from work.rules.conditions import conditions_check, conditions_q, segments_for
+from work.rules.forms import RuleBroken
 from work.rules.runner import firing_run
-from work.rules.triggers import SWEEP_LIMIT, TIMED_TRIGGERS, TRIGGERS
+from work.rules.triggers import SWEEP_LIMIT, TIMED_TRIGGERS, TRIGGERS, trigger_check
 
 logger = logging.getLogger(__name__)
 
@@ -64,8 +73,13 @@ def rules_evaluate(
     rules = list(Rule.objects.filter(is_active=True, trigger=trigger).order_by("pk"))
     if not rules:
         return []
-    keyed = []
+    keyed, broken = [], []
     for rule in rules:
+        try:
+            trigger_check(rule)
+        except RuleBroken as error:
+            broken.append((rule, occurrence_key, error.message))
+            continue
         key = spec.occurrence(
             rule,
             account_id=account_id,
@@ -76,11 +90,107 @@ def rules_evaluate(
         )
         if key:
             keyed.append((rule, key[:200]))
-    if not keyed:
-        return []
-    passing = rules_matching_account([rule for rule, _ in keyed], account_id)
+    passing, cannot_run = rules_matching_account([rule for rule, _ in keyed], account_id)
+    broken += [(rule, key, cannot_run[rule.pk]) for rule, key in keyed if rule.pk in cannot_run]
     fires = [(rule, key, payload) for rule, key in keyed if rule.pk in passing]
-    return rules_fire(account_id=account_id, fires=fires, now=now)
+    _problems_cleared([rule for rule, _ in keyed if rule.pk not in cannot_run])
+    firings = rules_fire(account_id=account_id, fires=fires, now=now)
+    for rule, key, reason in broken:
+        firing = _broken_firing(rule, account_id, key, payload, reason, now)
+        if firing is not None:
+            firings.append(firing)
+    return firings
+
+
+def _problem_record(rule: Rule, reason: str, now: datetime) -> None:
+    logger.warning("rule %s cannot run: %s", rule.pk, reason)
+    Rule.objects.filter(pk=rule.pk).update(problem=reason[:2000], problem_at=now)
+    rule.problem, rule.problem_at = reason[:2000], now
+
+
+def _problems_cleared(rules: list[Rule]) -> None:
+    """Rules that ran cleanly lose the problem recorded earlier (one update,
+    and only when one of them had a problem)."""
+    fixed = [rule.pk for rule in rules if rule.problem]
+    if fixed:
+        Rule.objects.filter(pk__in=fixed).update(problem="", problem_at=None)
+
+
+def _broken_firing(rule, account_id, key, payload, reason, now) -> RuleFiring | None:
+    """The occurrence recorded as failed, with the reason, no action run."""
+    _problem_record(rule, reason, now)
+    if not Account.objects.filter(pk=account_id).exists():
+        return None
+    try:
+        with transaction.atomic():
+            return RuleFiring.objects.create(
+                rule=rule,
+                account_id=account_id,
+                occurrence_key=key[:200],
+                status=FiringStatus.FAILED,
+                detail={
+                    "trigger": rule.trigger,
+                    "payload": payload,
+                    "broken": True,
+                    "reason": reason,
+                },
+                finished_at=now,
+            )
+    except IntegrityError:
+        return None  # this occurrence was recorded already
+
+
+def rules_matching_account(rules: list, account_id: int) -> tuple[set[int], dict[int, str]]:
+    """(ids of the rules whose conditions hold for the account, {rule id: why
+    it cannot run}) in one query for all of them (none when no rule has
+    conditions). A rule whose conditions no longer compile, or whose SQL
+    fails (a segment saved before the grammar closed), is set apart; the
+    others are still judged."""
+    broken: dict[int, str] = {}
+    passed = {rule.pk for rule in rules if not rule.conditions}
+    with_conditions = []
+    for rule in rules:
+        if not rule.conditions:
+            continue
+        try:
+            conditions_check(rule)
+        except RuleBroken as error:
+            broken[rule.pk] = error.message
+            continue
+        with_conditions.append(rule)
+    if not with_conditions:
+        return passed, broken
+    segments = segments_for([rule.conditions for rule in with_conditions])
+    flags = {}
+    for rule in with_conditions:
+        try:
+            q = conditions_q(rule.conditions, segments)
+        except SegmentFilterBroken as error:
+            broken[rule.pk] = error.message
+            continue
+        flags[f"r{rule.pk}"] = Case(
+            When(q, then=Value(True)), default=Value(False), output_field=BooleanField()
+        )
+    if not flags:
+        return passed, broken
+
+    def judge(of: dict) -> dict | None:
+        with transaction.atomic():  # a failing statement must not end the delivery
+            return Account.objects.filter(pk=account_id).annotate(**of).values(*of).first()
+
+    try:
+        row = judge(flags)
+    except DatabaseError:
+        # One rule's SQL fails: judge them one by one to find it.
+        row = {}
+        for name, flag in flags.items():
+            try:
+                row.update(judge({name: flag}) or {name: False})
+            except DatabaseError as error:
+                broken[int(name[1:])] = f"Its conditions could not run: {error}"[:500]
+    if row is None:
+        return set(), broken
+    return passed | {int(name[1:]) for name, hit in row.items() if hit}, broken
 
 
 def _history(account_id: int, rules: list[Rule], now: datetime) -> dict[int, dict]:
@@ -181,6 +291,8 @@ def rules_fire(*, account_id: int, fires: list[Fire], now: datetime | None = Non
 
 def _sweep_rule(rule: Rule, *, now: datetime, limit: int):
     spec = TRIGGERS[rule.trigger]
+    trigger_check(rule)
+    conditions_check(rule)
     accounts = Account.objects.filter(
         conditions_q(rule.conditions, segments_for([rule.conditions]))
     )
@@ -193,21 +305,31 @@ def rules_sweep(*, now: datetime | None = None, limit: int = SWEEP_LIMIT) -> int
     at most `limit` new firings per rule per run, each in its own
     transaction. Returns how many firings it created."""
     now = now or timezone.now()
-    created = 0
-    for tenant in every_tenant_for_background_work():
+
+    def sweep(tenant) -> int:
+        created = 0
         with tenant_context(tenant):
             rules = [
                 rule
                 for rule in Rule.objects.filter(is_active=True, trigger__in=TIMED_TRIGGERS)
-                if TRIGGERS[rule.trigger].is_timed(rule.trigger_config)
+                if TRIGGERS[rule.trigger].is_timed(rule.trigger_config or {})
             ]
         for rule in rules:
             try:
                 with tenant_context(tenant):
                     candidates = _sweep_rule(rule, now=now, limit=limit)
-            except Exception:  # a broken rule must not stop the others
+            except (RuleBroken, SegmentFilterBroken, DatabaseError) as error:
+                # A broken rule must not stop the others; its problem is shown.
+                reason = getattr(error, "message", None) or f"Its conditions could not run: {error}"
+                with tenant_context(tenant):
+                    _problem_record(rule, reason, now)
+                continue
+            except Exception:
                 logger.exception("sweeping rule %s failed", rule.pk)
                 continue
+            if rule.problem:
+                with tenant_context(tenant):
+                    _problems_cleared([rule])
             for account_id, key, payload in candidates:
                 try:
                     with tenant_context(tenant):
@@ -216,4 +338,7 @@ def rules_sweep(*, now: datetime | None = None, limit: int = SWEEP_LIMIT) -> int
                         )
                 except Exception:
                     logger.exception("firing rule %s for account %s failed", rule.pk, account_id)
-    return created
+        return created
+
+    # Each firing commits on its own: not one context per tenant.
+    return sum(for_each_tenant(sweep, in_context=False))

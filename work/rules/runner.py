@@ -23,7 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from csplatform.tenancy.context import current_tenant_id, tenant_context
-from csplatform.tenancy.services import every_tenant_for_background_work
+from csplatform.tenancy.tasks import for_each_tenant
 from lifecycle.models import Account
 from work.models import ActionRun, ActionStatus, FiringStatus, Rule, RuleFiring
 from work.rules.actions import ActionContext, ActionFailed, action_kind
@@ -188,8 +188,9 @@ def action_runs_retry_due(*, now: datetime | None = None, limit: int = 200) -> i
     own transaction. Crosses tenants deliberately, one context at a time.
     Returns how many attempts ran."""
     now = now or timezone.now()
-    attempted = 0
-    for tenant in every_tenant_for_background_work():
+
+    def retry(tenant) -> int:
+        attempted = 0
         with tenant_context(tenant):
             due = list(
                 ActionRun.objects.filter(status__in=OPEN, next_attempt_at__lte=now)
@@ -203,4 +204,7 @@ def action_runs_retry_due(*, now: datetime | None = None, limit: int = 200) -> i
                         attempted += 1
             except Exception:  # one broken run must not stop the others' retries
                 logger.exception("retrying rule action run %s failed", run_id)
-    return attempted
+        return attempted
+
+    # Each attempt commits on its own: not one context per tenant.
+    return sum(for_each_tenant(retry, in_context=False))

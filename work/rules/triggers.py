@@ -31,6 +31,7 @@ import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from django import forms
 from django.db.models import Sum
 
 from health.models import Band, UsageDailyEvent
@@ -38,14 +39,7 @@ from lifecycle.models import Stage
 from work.models import RuleFiring, Trigger
 from work.rules import candidates as sweep
 from work.rules.candidates import Candidate, window_start
-from work.rules.fields import (
-    ConfigField,
-    Errors,
-    clean_choice,
-    clean_int,
-    clean_text,
-    unknown_keys,
-)
+from work.rules.forms import ConfigForm, Errors, RuleBroken, choice, text
 
 NPS_CATEGORIES = [
     ("detractor", "Detractor (0-6)"),
@@ -59,11 +53,75 @@ COMPARISONS = [("at_least", "At least"), ("at_most", "No more than")]
 SWEEP_LIMIT = 500
 
 
+# -- the settings of each kind: the editor's inputs and their check ------------------
+class StageSettings(ConfigForm):
+    stage = choice(Stage.choices, label="Stage")
+
+
+class NoSettings(ConfigForm):
+    pass
+
+
+def _event_name() -> forms.CharField:
+    return text(label="Event name", help_text="The usage event's name, as integrations send it")
+
+
+class UsageSeenSettings(ConfigForm):
+    event = _event_name()
+
+
+class UsageCountSettings(ConfigForm):
+    event = _event_name()
+    comparison = choice(
+        COMPARISONS,
+        label="Comparison",
+        help_text="“At least” fires as usage arrives; “no more than” is checked every few minutes",
+    )
+    count = forms.IntegerField(label="Times", min_value=0, max_value=10_000_000)
+    window_days = forms.IntegerField(label="Window (days)", min_value=1, max_value=365)
+
+
+class NoUsageSettings(ConfigForm):
+    days = forms.IntegerField(label="Days without usage", min_value=1, max_value=730)
+
+
+class RenewalSettings(ConfigForm):
+    days = forms.IntegerField(label="Days before renewal", min_value=0, max_value=730)
+
+
+class OverdueSettings(ConfigForm):
+    days_overdue = forms.IntegerField(
+        label="Days overdue",
+        min_value=0,
+        max_value=365,
+        initial=0,
+        help_text="0: as soon as the due day has passed",
+    )
+
+
+class BandChangeSettings(ConfigForm):
+    from_band = choice(Band.choices, label="From band", required=False, help_text="Any if blank")
+    to_band = choice(Band.choices, label="To band", required=False, help_text="Any if blank")
+
+
+class DroppedSettings(ConfigForm):
+    points = forms.IntegerField(
+        label="Points",
+        min_value=1,
+        max_value=100,
+        help_text="A fall from the score's 7-day peak; health reports falls that change the "
+        "band or reach the profile's drop alert",
+    )
+
+
+class NpsSettings(ConfigForm):
+    category = choice(NPS_CATEGORIES, label="Category", required=False, help_text="Any if blank")
+
+
 @dataclass(frozen=True)
 class TriggerSpec:
     kind: str
-    fields: tuple[ConfigField, ...]
-    clean: Callable[[dict, Errors], dict]
+    settings: type[ConfigForm]
     summary: Callable[[dict], str]
     # For event triggers: the occurrence key if `payload` matches the rule's
     # config, else None. `event_key` is `event:<domain event id>`.
@@ -77,26 +135,13 @@ class TriggerSpec:
     def label(self) -> str:
         return Trigger(self.kind).label
 
-    def is_timed(self, config: dict) -> bool:
+    def is_timed(self, config: object) -> bool:
         if self.kind == Trigger.USAGE_COUNT:
-            return config.get("comparison") == "at_most"
+            return isinstance(config, dict) and config.get("comparison") == "at_most"
         return self.candidates is not None
 
 
-def _stages() -> list[tuple[str, str]]:
-    return list(Stage.choices)
-
-
-def _bands() -> list[tuple[str, str]]:
-    return list(Band.choices)
-
-
 # -- stage -------------------------------------------------------------------
-def _clean_stage(config: dict, errors: Errors) -> dict:
-    unknown_keys(config, {"stage"}, errors)
-    return {"stage": clean_choice(config, "stage", errors, Stage.values)}
-
-
 def _entered(rule, *, event_key, payload, **_) -> str | None:
     return event_key if payload.get("to") == rule.trigger_config.get("stage") else None
 
@@ -110,49 +155,15 @@ def _stage_label(config: dict) -> str:
     return Stage(stage).label if stage in Stage.values else "?"
 
 
-STAGE_FIELDS = (ConfigField("stage", "Stage", "choice", required=True, choices=_stages),)
-
-
 # -- escalation ----------------------------------------------------------------
-def _clean_nothing(config: dict, errors: Errors) -> dict:
-    unknown_keys(config, set(), errors)
-    return {}
-
-
 def _always(rule, *, event_key, **_) -> str:
     return event_key
 
 
 # -- usage -----------------------------------------------------------------------
-EVENT_FIELD = ConfigField(
-    "event", "Event name", required=True, help="The usage event's name, as integrations send it"
-)
-
-
-def _clean_usage_seen(config: dict, errors: Errors) -> dict:
-    unknown_keys(config, {"event"}, errors)
-    return {"event": clean_text(config, "event", errors, max_length=200)}
-
-
 def _usage_seen(rule, *, payload, today, **_) -> str | None:
     names = payload.get("names") or {}
     return f"usage_seen:{today}" if rule.trigger_config.get("event") in names else None
-
-
-def _clean_usage_count(config: dict, errors: Errors) -> dict:
-    unknown_keys(config, {"event", "comparison", "count", "window_days"}, errors)
-    return {
-        "event": clean_text(config, "event", errors, max_length=200),
-        "comparison": clean_choice(
-            config,
-            "comparison",
-            errors,
-            [c for c, _ in COMPARISONS],
-            labels=dict(COMPARISONS),
-        ),
-        "count": clean_int(config, "count", errors, lo=0, hi=10_000_000),
-        "window_days": clean_int(config, "window_days", errors, lo=1, hi=365),
-    }
 
 
 def _usage_count(rule, *, account_id, payload, today, now, **_) -> str | None:
@@ -187,38 +198,7 @@ def _usage_count_label(config: dict) -> str:
     )
 
 
-def _clean_no_usage(config: dict, errors: Errors) -> dict:
-    unknown_keys(config, {"days"}, errors)
-    return {"days": clean_int(config, "days", errors, lo=1, hi=730)}
-
-
-# -- renewal -----------------------------------------------------------------------
-def _clean_days(config: dict, errors: Errors) -> dict:
-    unknown_keys(config, {"days"}, errors)
-    return {"days": clean_int(config, "days", errors, lo=0, hi=730)}
-
-
-# -- tasks -------------------------------------------------------------------------
-def _clean_overdue(config: dict, errors: Errors) -> dict:
-    unknown_keys(config, {"days_overdue"}, errors)
-    return {
-        "days_overdue": clean_int(
-            config, "days_overdue", errors, lo=0, hi=365, required=False, default=0
-        )
-    }
-
-
 # -- health ------------------------------------------------------------------------
-def _clean_band_change(config: dict, errors: Errors) -> dict:
-    unknown_keys(config, {"from_band", "to_band"}, errors)
-    clean = {}
-    for name in ("from_band", "to_band"):
-        value = clean_choice(config, name, errors, Band.values, required=False)
-        if value:
-            clean[name] = value
-    return clean
-
-
 def _band_changed(rule, *, event_key, payload, **_) -> str | None:
     config = rule.trigger_config
     if not payload.get("band_changed"):
@@ -240,11 +220,6 @@ def _band_label(config: dict) -> str:
     return " ".join(parts) or "any change"
 
 
-def _clean_dropped(config: dict, errors: Errors) -> dict:
-    unknown_keys(config, {"points"}, errors)
-    return {"points": clean_int(config, "points", errors, lo=1, hi=100)}
-
-
 def _dropped(rule, *, event_key, payload, **_) -> str | None:
     new = payload.get("new_score")
     before = [s for s in (payload.get("old_score"), payload.get("peak_7d")) if s is not None]
@@ -254,14 +229,6 @@ def _dropped(rule, *, event_key, payload, **_) -> str | None:
 
 
 # -- NPS ---------------------------------------------------------------------------
-def _clean_nps(config: dict, errors: Errors) -> dict:
-    unknown_keys(config, {"category"}, errors)
-    category = clean_choice(
-        config, "category", errors, [c for c, _ in NPS_CATEGORIES], required=False
-    )
-    return {"category": category} if category else {}
-
-
 def _nps(rule, *, event_key, payload, **_) -> str | None:
     category = rule.trigger_config.get("category")
     return event_key if not category or payload.get("category") == category else None
@@ -276,53 +243,35 @@ TRIGGERS: dict[str, TriggerSpec] = {
     for spec in [
         TriggerSpec(
             Trigger.STAGE_ENTERED,
-            STAGE_FIELDS,
-            _clean_stage,
+            StageSettings,
             lambda c: f"Account entered {_stage_label(c)}",
             occurrence=_entered,
             domain_events=("stage_changed",),
         ),
         TriggerSpec(
             Trigger.STAGE_LEFT,
-            STAGE_FIELDS,
-            _clean_stage,
+            StageSettings,
             lambda c: f"Account left {_stage_label(c)}",
             occurrence=_left,
             domain_events=("stage_changed",),
         ),
         TriggerSpec(
             Trigger.ESCALATION_OPENED,
-            (),
-            _clean_nothing,
+            NoSettings,
             lambda c: "Escalation opened",
             occurrence=_always,
             domain_events=("escalation_opened",),
         ),
         TriggerSpec(
             Trigger.USAGE_SEEN,
-            (EVENT_FIELD,),
-            _clean_usage_seen,
+            UsageSeenSettings,
             lambda c: f"Usage “{c.get('event')}” seen",
             occurrence=_usage_seen,
             domain_events=("usage_recorded",),
         ),
         TriggerSpec(
             Trigger.USAGE_COUNT,
-            (
-                EVENT_FIELD,
-                ConfigField(
-                    "comparison",
-                    "Comparison",
-                    "choice",
-                    required=True,
-                    choices=lambda: COMPARISONS,
-                    help="“At least” fires as usage arrives; “no more than” is checked "
-                    "every few minutes",
-                ),
-                ConfigField("count", "Times", "int", required=True),
-                ConfigField("window_days", "Window (days)", "int", required=True),
-            ),
-            _clean_usage_count,
+            UsageCountSettings,
             _usage_count_label,
             occurrence=_usage_count,
             candidates=sweep.usage_count_at_most,
@@ -330,29 +279,19 @@ TRIGGERS: dict[str, TriggerSpec] = {
         ),
         TriggerSpec(
             Trigger.NO_USAGE,
-            (ConfigField("days", "Days without usage", "int", required=True),),
-            _clean_no_usage,
+            NoUsageSettings,
             lambda c: f"No usage for {c.get('days')} days",
             candidates=sweep.no_usage,
         ),
         TriggerSpec(
             Trigger.RENEWAL_WITHIN,
-            (ConfigField("days", "Days before renewal", "int", required=True),),
-            _clean_days,
+            RenewalSettings,
             lambda c: f"Renewal within {c.get('days')} days",
             candidates=sweep.renewal_within,
         ),
         TriggerSpec(
             Trigger.TASK_OVERDUE,
-            (
-                ConfigField(
-                    "days_overdue",
-                    "Days overdue",
-                    "int",
-                    help="0: as soon as the due day has passed",
-                ),
-            ),
-            _clean_overdue,
+            OverdueSettings,
             lambda c: (
                 "Task overdue" + (f" by {c['days_overdue']} days" if c.get("days_overdue") else "")
             ),
@@ -360,46 +299,21 @@ TRIGGERS: dict[str, TriggerSpec] = {
         ),
         TriggerSpec(
             Trigger.HEALTH_BAND_CHANGED,
-            (
-                ConfigField(
-                    "from_band", "From band", "choice", choices=_bands, help="Any if blank"
-                ),
-                ConfigField("to_band", "To band", "choice", choices=_bands, help="Any if blank"),
-            ),
-            _clean_band_change,
+            BandChangeSettings,
             lambda c: f"Health band changed ({_band_label(c)})",
             occurrence=_band_changed,
             domain_events=("health_changed",),
         ),
         TriggerSpec(
             Trigger.HEALTH_DROPPED,
-            (
-                ConfigField(
-                    "points",
-                    "Points",
-                    "int",
-                    required=True,
-                    help="A fall from the score's 7-day peak; health reports falls that "
-                    "change the band or reach the profile's drop alert",
-                ),
-            ),
-            _clean_dropped,
+            DroppedSettings,
             lambda c: f"Health dropped by {c.get('points')} points",
             occurrence=_dropped,
             domain_events=("health_changed",),
         ),
         TriggerSpec(
             Trigger.NPS_RECEIVED,
-            (
-                ConfigField(
-                    "category",
-                    "Category",
-                    "choice",
-                    choices=lambda: NPS_CATEGORIES,
-                    help="Any if blank",
-                ),
-            ),
-            _clean_nps,
+            NpsSettings,
             lambda c: f"NPS {_nps_label(c)} received",
             occurrence=_nps,
             domain_events=("nps_received",),
@@ -412,16 +326,35 @@ TIMED_TRIGGERS = [kind for kind, spec in TRIGGERS.items() if spec.candidates is 
 
 def trigger_validate(trigger: str, config: object) -> tuple[dict, Errors]:
     """The cleaned config of `trigger` and its errors, keyed
-    `trigger_config.<setting>` (or `trigger`)."""
+    `trigger_config.<setting>` (or `trigger`, `trigger_config`)."""
     if trigger not in TRIGGERS:
         return {}, {"trigger": [f"Choose one of: {', '.join(TRIGGERS)}."]}
-    if config is None:
-        config = {}
-    if not isinstance(config, dict):
-        return {}, {"trigger_config": ["Must be an object."]}
-    errors: Errors = {}
-    clean = TRIGGERS[trigger].clean(config, errors)
-    return clean, {f"trigger_config.{key}": messages for key, messages in errors.items()}
+    clean, errors = TRIGGERS[trigger].settings.check(config)
+    return clean, {
+        f"trigger_config.{key}" if key else "trigger_config": messages
+        for key, messages in errors.items()
+    }
+
+
+def trigger_check(rule) -> None:
+    """At run time: a rule whose stored trigger settings no longer pass
+    their check raises RuleBroken naming the setting (the check reads no
+    database, so judging an event stays one query per rule set)."""
+    _clean, errors = trigger_validate(rule.trigger, rule.trigger_config)
+    if errors:
+        where, messages = next(iter(errors.items()))
+        raise RuleBroken(
+            f"The rule “{rule.name}” cannot run: {where}: {' '.join(messages)}",
+            rule_id=rule.pk,
+            field=where,
+        )
+
+
+def trigger_config_help() -> str:
+    """Per trigger, its settings (for the API's docs)."""
+    return "Per trigger: " + "; ".join(
+        f"{kind} {spec.settings.settings_help()}" for kind, spec in TRIGGERS.items()
+    )
 
 
 def trigger_summary(trigger: str, config: dict) -> str:

@@ -14,7 +14,7 @@ from csplatform.tenancy.models import Membership
 from lifecycle.models import Segment
 from work.models import ActionRun, FiringStatus, Playbook, Rule, RuleFiring
 from work.rules.actions import action_kind
-from work.rules.conditions import condition_summary
+from work.rules.conditions import as_list, condition_summary, is_id
 from work.rules.triggers import trigger_summary
 
 RECENT_DAYS = 7
@@ -55,17 +55,18 @@ def rule_list() -> QuerySet[Rule]:
 def rule_names(rules: list[Rule]) -> dict:
     """Names the summaries of these rules mention (playbooks, segments), read
     once for the page: {("playbook", id): name, ("segment", id): name,
-    ("owner", user id): email}."""
+    ("owner", user id): email}. Only ids are looked up: a stored rule that
+    no longer passes its checks still lists (and says it cannot run)."""
     playbook_ids, segment_ids, owner_ids = set(), set(), set()
     for rule in rules:
         for action in rule.actions.all():
-            if action.kind == "start_playbook":
-                playbook_ids.add(action.config.get("playbook_id"))
-        for condition in rule.conditions or []:
+            if action.kind == "start_playbook" and isinstance(action.config, dict):
+                playbook_ids.update(_ids(action.config.get("playbook_id")))
+        for condition in _conditions(rule):
             if condition.get("field") == "segment":
-                segment_ids.add(condition.get("value"))
+                segment_ids.update(_ids(condition.get("value")))
             elif condition.get("field") == "owner":
-                owner_ids.update(condition.get("value") or [])
+                owner_ids.update(_ids(condition.get("value")))
     names: dict = {}
     if playbook_ids:
         names.update(
@@ -87,6 +88,15 @@ def rule_names(rules: list[Rule]) -> dict:
     return names
 
 
+def _ids(value) -> list[int]:
+    return [pk for pk in as_list(value) if is_id(pk)]
+
+
+def _conditions(rule: Rule) -> list[dict]:
+    conditions = rule.conditions if isinstance(rule.conditions, list) else []
+    return [c for c in conditions if isinstance(c, dict)]
+
+
 def rule_summary(rule: Rule, names: dict) -> dict:
     """Short texts of the rule's trigger, conditions and actions."""
     actions = []
@@ -95,7 +105,7 @@ def rule_summary(rule: Rule, names: dict) -> dict:
         actions.append(kind.describe(action.config, names) if kind else f"{action.kind} (missing)")
     return {
         "trigger": trigger_summary(rule.trigger, rule.trigger_config),
-        "conditions": [condition_summary(c, names) for c in rule.conditions or []],
+        "conditions": [condition_summary(c, names) for c in _conditions(rule)],
         "actions": actions,
     }
 

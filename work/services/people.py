@@ -9,7 +9,7 @@ runs in a transaction and raises field-level ValidationErrors.
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -17,6 +17,7 @@ from django.db.models import Func, Value
 from django.utils.text import slugify
 
 from csplatform.tenancy.models import Membership, Role, User, role_at_least
+from csplatform.validation import fields_check, fields_clean
 from work.models import (
     CsmGroup,
     CsmGroupMember,
@@ -35,11 +36,7 @@ def skill_save(*, label: str, key: str = "", skill: Skill | None = None) -> Skil
     """Add a skill (its key is made from the label when not given) or rename
     one. The key of an existing skill never changes: profiles and steps
     refer to it."""
-    label = (label or "").strip()
-    if not label:
-        raise ValidationError({"label": ["Name the skill."]})
-    if len(label) > 100:
-        raise ValidationError({"label": ["Keep the name under 100 characters."]})
+    label = fields_clean(Skill, label=(label or "").strip())["label"]
     if skill is not None:
         skill.label = label
         skill.save(update_fields=["label", "updated_at"])
@@ -122,14 +119,11 @@ def csm_profile_update(
         profile.skills = wanted
         changed.append("skills")
     if weekly_capacity_hours is not None:
-        try:
-            hours = Decimal(str(weekly_capacity_hours)).quantize(Decimal("0.1"))
-        except (InvalidOperation, ValueError):
-            hours = None
-        if hours is None or not Decimal(0) <= hours <= Decimal(168):
-            errors["weekly_capacity_hours"] = ["Give the hours a week, between 0 and 168."]
-        else:
-            profile.weekly_capacity_hours = hours
+        # The bounds (0-168) and the digits are the model field's.
+        clean, field_errors = fields_check(CsmProfile, weekly_capacity_hours=weekly_capacity_hours)
+        errors.update(field_errors)
+        if clean:
+            profile.weekly_capacity_hours = clean["weekly_capacity_hours"]
             changed.append("weekly_capacity_hours")
     if takes_assignments is not None:
         profile.takes_assignments = bool(takes_assignments)
@@ -153,8 +147,7 @@ def out_of_office_add(
     if not errors and ends_on < starts_on:
         errors["ends_on"] = ["The last day cannot be before the first."]
     note = (note or "").strip()
-    if len(note) > 200:
-        errors["note"] = ["Keep the note under 200 characters."]
+    errors.update(fields_check(OutOfOffice, note=note)[1])
     if errors:
         raise ValidationError(errors)
     return OutOfOffice.objects.create(
@@ -174,12 +167,10 @@ def csm_group_save(*, name: str, member_ids: list[int], group: CsmGroup | None =
     csm, leader or admin of the tenant. The cursor stays where it was (it
     wraps around a shorter list)."""
     name = (name or "").strip()
-    errors: dict[str, list[str]] = {}
-    if not name:
-        errors["name"] = ["Name the group."]
-    elif len(name) > 100:
-        errors["name"] = ["Keep the name under 100 characters."]
-    elif CsmGroup.objects.filter(name=name).exclude(pk=getattr(group, "pk", None)).exists():
+    errors = fields_check(CsmGroup, name=name)[1]
+    if not errors and (
+        CsmGroup.objects.filter(name=name).exclude(pk=getattr(group, "pk", None)).exists()
+    ):
         errors["name"] = ["There is already a group with this name."]
     ids = list(dict.fromkeys(int(i) for i in member_ids or []))
     working = set(
@@ -222,14 +213,9 @@ def work_settings_get() -> WorkSettings:
 def work_settings_update(*, unplanned_share_percent: int | str | None) -> WorkSettings:
     """The share of every CSM's weekly hours kept free for unplanned work
     (0-90 %); assignment plans only the rest."""
-    try:
-        share = int(unplanned_share_percent)
-    except (TypeError, ValueError):
-        share = None
-    if share is None or not 0 <= share <= 90:
-        raise ValidationError(
-            {"unplanned_share_percent": ["Give a whole percentage from 0 to 90."]}
-        )
+    share = fields_clean(WorkSettings, unplanned_share_percent=unplanned_share_percent)[
+        "unplanned_share_percent"
+    ]
     work_settings_get()
     settings = WorkSettings.objects.select_for_update().get()
     settings.unplanned_share_percent = share

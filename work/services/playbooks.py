@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from csplatform.events.services import event_record
 from csplatform.tenancy.models import User
+from csplatform.validation import fields_check, fields_clean
 from lifecycle.models import Account, Stage
 from lifecycle.services import timeline_record
 from work.models import (
@@ -20,7 +21,6 @@ from work.models import (
     Playbook,
     PlaybookRun,
     PlaybookStep,
-    Priority,
     RunStatus,
     Skill,
     Task,
@@ -203,14 +203,16 @@ def playbook_save(
 ) -> Playbook:
     """Create a playbook or change its name, description, stage and switch."""
     name = (name or "").strip()
-    errors: dict[str, list[str]] = {}
-    if not name:
-        errors["name"] = ["Name the playbook."]
-    elif len(name) > 150:
-        errors["name"] = ["Keep the name under 150 characters."]
-    elif Playbook.objects.filter(name=name).exclude(pk=getattr(playbook, "pk", None)).exists():
-        errors["name"] = ["There is already a playbook with this name."]
     stage = stage or ""
+    errors: dict[str, list[str]] = {}
+    try:
+        fields_clean(Playbook, name=name, description=description or "")
+    except ValidationError as error:
+        errors.update(error.message_dict)
+    if "name" not in errors and (
+        Playbook.objects.filter(name=name).exclude(pk=getattr(playbook, "pk", None)).exists()
+    ):
+        errors["name"] = ["There is already a playbook with this name."]
     if stage and stage not in Stage.values:
         errors["stage"] = ["Choose a lifecycle stage, or none for a situation."]
     if errors:
@@ -254,9 +256,9 @@ def playbook_step_save(
     step: PlaybookStep | None = None,
     instructions: str = "",
     required_skill: str = "",
-    estimated_minutes: int = 30,
-    due_offset_days: int = 0,
-    priority: int = Priority.NORMAL,
+    estimated_minutes: int | None = None,
+    due_offset_days: int | None = None,
+    priority: int | None = None,
     assignee_rule: str = AssigneeRule.OWNER,
     assignee_user_id: int | None = None,
     assignee_group_id: int | None = None,
@@ -268,33 +270,29 @@ def playbook_step_save(
     change one. A step may depend on an earlier step of the same playbook,
     never on itself or a later one (so no cycle can form); a named-person
     rule needs a CSM, leader or admin, a round-robin rule a group, and the
-    required skill must be on the tenant's skill list (or blank: anyone)."""
+    required skill must be on the tenant's skill list (or blank: anyone).
+    An estimate, offset or priority left out takes the model's default."""
     from work.services.tasks import assignable_user
 
     errors: dict[str, list[str]] = {}
     title = (title or "").strip()
-    if not title:
-        errors["title"] = ["Give the step a title."]
-    elif len(title) > 200:
-        errors["title"] = ["Keep the title under 200 characters."]
     required_skill = (required_skill or "").strip()
     if required_skill and not Skill.objects.filter(key=required_skill).exists():
         errors["required_skill"] = ["Choose a skill from the skill list, or none."]
-
-    def whole(field: str, value, low: int, high: int, message: str) -> int | None:
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            number = None
-        if number is None or not low <= number <= high:
-            errors[field] = [message]
-        return number
-
-    estimated_minutes = whole(
-        "estimated_minutes", estimated_minutes, 1, 10_000, "Estimate 1 to 10,000 minutes."
-    )
-    due_offset_days = whole("due_offset_days", due_offset_days, 0, 730, "Give 0 to 730 days.")
-    priority = whole("priority", priority, 1, 4, "Choose urgent, high, normal or low.")
+    # Lengths, ranges, choices and defaults are the model's (work.models.limits).
+    defaults = PlaybookStep()
+    checked = {
+        "title": title,
+        "instructions": (instructions or "").strip(),
+        "estimated_minutes": estimated_minutes,
+        "due_offset_days": due_offset_days,
+        "priority": priority,
+    }
+    checked = {k: getattr(defaults, k) if v is None else v for k, v in checked.items()}
+    if position is not None:
+        checked["position"] = position
+    clean, field_errors = fields_check(PlaybookStep, **checked)
+    errors.update(field_errors)
     if assignee_rule not in AssigneeRule.values:
         errors["assignee_rule"] = ["Choose owner, least-loaded, round-robin or a named person."]
     user = None
@@ -324,7 +322,8 @@ def playbook_step_save(
             if step is not None
             else max((s.position for s in siblings.values()), default=0) + 1
         )
-    position = whole("position", position, 0, 10_000, "Give a position from 0 to 10,000.")
+    else:
+        position = clean.get("position")  # None: refused above
     candidate = step or PlaybookStep(playbook=playbook)
     if position is not None:
         candidate.position = position
@@ -355,12 +354,9 @@ def playbook_step_save(
             ]
     if errors:
         raise ValidationError(errors)
-    candidate.title = title
-    candidate.instructions = (instructions or "").strip()
+    for name in ("title", "instructions", "estimated_minutes", "due_offset_days", "priority"):
+        setattr(candidate, name, clean[name])
     candidate.required_skill = required_skill
-    candidate.estimated_minutes = estimated_minutes
-    candidate.due_offset_days = due_offset_days
-    candidate.priority = priority
     candidate.assignee_rule = assignee_rule
     candidate.assignee_user = user
     candidate.assignee_group = group
@@ -384,12 +380,7 @@ def playbook_step_estimate_set(
 ) -> PlaybookStep:
     """Set a step's estimate (the capacity page's one-click "use the actual
     average"); tasks already created keep theirs."""
-    try:
-        minutes = int(estimated_minutes)
-    except (TypeError, ValueError):
-        minutes = 0
-    if not 1 <= minutes <= 10_000:
-        raise ValidationError({"estimated_minutes": ["Estimate 1 to 10,000 minutes."]})
+    minutes = fields_clean(PlaybookStep, estimated_minutes=estimated_minutes)["estimated_minutes"]
     PlaybookStep.objects.filter(pk=step.pk).update(
         estimated_minutes=minutes, updated_at=timezone.now()
     )

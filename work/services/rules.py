@@ -1,7 +1,13 @@
 """Writes to automation rules: save (with every part validated, errors keyed
 by field: `name`, `trigger_config.<setting>`, `conditions.<i>.<part>`,
 `actions.<i>.config.<setting>`), delete, switch on and off, and retrying a
-failed action by hand. Firing is the engine's (`work.rules.engine`)."""
+failed action by hand. Firing is the engine's (`work.rules.engine`).
+
+The rule's own fields are checked by the Rule model's fields (name length,
+cool-down range, description length); the trigger's and each action's
+settings by the kind's form (`work.rules.forms`); the conditions by their
+grammar (`work.rules.conditions`). Every text anywhere in a rule is checked
+first for what PostgreSQL cannot store (NUL, lone surrogates)."""
 
 from __future__ import annotations
 
@@ -10,14 +16,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from csplatform.tenancy.models import User
+from csplatform.validation import fields_check
 from work.models import ActionRun, ActionStatus, Rule, RuleAction
 from work.rules.actions import SECRET_MASK, action_kind, action_kinds
-from work.rules.conditions import conditions_validate
+from work.rules.conditions import MAX_CONDITIONS, conditions_validate
 from work.rules.engine import rules_evaluate, rules_fire, rules_sweep
+from work.rules.forms import unsafe_text
 from work.rules.runner import action_run_execute, action_runs_retry_due
 from work.rules.triggers import trigger_validate
 
 __all__ = [
+    "MAX_ACTIONS",
+    "MAX_CONDITIONS",
     "action_run_retry",
     "action_runs_retry_due",
     "rule_delete",
@@ -36,11 +46,12 @@ def _previous_secret(rule: Rule | None, position: int, url: str) -> str:
     and the API never show it back)."""
     if rule is None or rule.pk is None:
         return ""
-    for action in rule.actions.all():
-        if action.kind == "webhook" and action.position == position:
+    webhooks = [a for a in rule.actions.all() if a.kind == "webhook" and isinstance(a.config, dict)]
+    for action in webhooks:
+        if action.position == position:
             return action.config.get("secret", "")
-    for action in rule.actions.all():
-        if action.kind == "webhook" and action.config.get("url") == url:
+    for action in webhooks:
+        if action.config.get("url") == url:
             return action.config.get("secret", "")
     return ""
 
@@ -69,29 +80,13 @@ def _actions_validate(actions: object, rule: Rule | None) -> tuple[list[dict], d
             continue
         if kind.kind == "webhook" and config.get("secret") in (None, "", SECRET_MASK):
             config = {**config, "secret": _previous_secret(rule, i, config.get("url"))}
-        try:
-            config = kind.validate_config(config)
-        except ValidationError as invalid:
-            if hasattr(invalid, "error_dict"):
-                for key, messages in invalid.message_dict.items():
-                    errors[f"{at}.config.{key}"] = messages
-            else:
-                errors[f"{at}.config"] = invalid.messages
+        config, config_errors = kind.settings.check(config)
+        if config_errors:
+            for key, messages in config_errors.items():
+                errors[f"{at}.config.{key}" if key else f"{at}.config"] = messages
             continue
         clean.append({"kind": kind.kind, "config": config})
     return clean, errors
-
-
-def _has_nul(value: object) -> bool:
-    """A NUL character anywhere in a text or inside a JSON value (PostgreSQL
-    stores neither)."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return any(_has_nul(v) for v in value)
-    return False
 
 
 def rule_validate(
@@ -106,35 +101,30 @@ def rule_validate(
     description: str = "",
 ) -> tuple[dict, dict[str, list[str]]]:
     """Every part of a rule checked; (cleaned values, errors by field)."""
+    # First: a NUL or a lone surrogate would fail every query below that carries it.
     errors: dict[str, list[str]] = {}
-    # First: a NUL would fail every query below that carries it.
-    for field, value in (
-        ("name", name),
-        ("description", description),
-        ("trigger_config", trigger_config),
-        ("conditions", conditions),
-        ("actions", actions),
+    for field, value, depth in (
+        ("name", name, 0),
+        ("description", description, 0),
+        ("trigger_config", trigger_config, 1),
+        ("conditions", conditions, 2),
+        ("actions", actions, 3),
     ):
-        if _has_nul(value):
-            errors[field] = ["Remove the NUL character (\\x00)."]
+        errors.update(unsafe_text(value, field, depth))
     if errors:
         return {}, errors
-    name = (name or "").strip()
-    if not name:
-        errors["name"] = ["Give the rule a name."]
-    elif len(name) > 150:
-        errors["name"] = ["At most 150 characters."]
-    elif Rule.objects.filter(name=name).exclude(pk=getattr(rule, "pk", None)).exists():
+    name = (name or "").strip() if isinstance(name, str) else name
+    clean_fields, errors = fields_check(
+        Rule,
+        _instance=rule,
+        name=name,
+        description=description or "",
+        cooldown_hours=cooldown_hours or 0,
+    )
+    if "name" not in errors and (
+        Rule.objects.filter(name=name).exclude(pk=getattr(rule, "pk", None)).exists()
+    ):
         errors["name"] = ["A rule with this name already exists."]
-    if len(description or "") > 2000:
-        errors["description"] = ["At most 2,000 characters."]
-    try:
-        cooldown = int(cooldown_hours or 0)
-        if isinstance(cooldown_hours, bool) or not 0 <= cooldown <= 24 * 365:
-            raise ValueError
-    except (TypeError, ValueError):
-        errors["cooldown_hours"] = ["Enter whole hours from 0 to 8,760."]
-        cooldown = 0
     config, trigger_errors = trigger_validate(trigger, trigger_config)
     errors.update(trigger_errors)
     clean_conditions, condition_errors = conditions_validate(conditions)
@@ -142,13 +132,11 @@ def rule_validate(
     clean_actions, action_errors = _actions_validate(actions, rule)
     errors.update(action_errors)
     clean = {
-        "name": name,
-        "description": description or "",
+        **clean_fields,
         "trigger": trigger,
         "trigger_config": config,
         "conditions": clean_conditions,
         "actions": clean_actions,
-        "cooldown_hours": cooldown,
     }
     return clean, errors
 
@@ -183,10 +171,18 @@ def rule_save(
         raise ValidationError(errors)
     if rule is None:
         rule = Rule(created_by=actor)
-    for field in ("name", "description", "trigger", "trigger_config", "conditions"):
+    for field in (
+        "name",
+        "description",
+        "trigger",
+        "trigger_config",
+        "conditions",
+        "cooldown_hours",
+    ):
         setattr(rule, field, clean[field])
-    rule.cooldown_hours = clean["cooldown_hours"]
     rule.is_active = bool(is_active)
+    # Saved afresh through the checks: whatever stopped it from running is gone.
+    rule.problem, rule.problem_at = "", None
     rule.save()
     RuleAction.objects.filter(rule=rule).delete()
     RuleAction.objects.bulk_create(

@@ -14,19 +14,18 @@ from django_fsm import can_proceed
 
 from csplatform.events.services import event_record
 from csplatform.tenancy.models import Membership, Role, User, role_at_least
+from csplatform.validation import fields_clean
 from lifecycle.models import Account
 from lifecycle.services import timeline_record, timeline_record_many
 from work.errors import TaskTransitionRejected
-from work.models import Priority, Task, TaskStatus, TimeEntry
-
-# action -> (FSM method, timeline kind, timeline verb)
-TASK_ACTIONS = {
-    "start": ("start", "task_started", "Started"),
-    "complete": ("complete", "task_completed", "Completed"),
-    "skip": ("skip", "task_skipped", "Skipped"),
-    "cancel": ("cancel", "task_cancelled", "Cancelled"),
-    "reopen": ("reopen", "task_reopened", "Reopened"),
-}
+from work.models import (
+    CLOSED_STATUSES,
+    OPEN_STATUSES,
+    TASK_ACTIONS,
+    Task,
+    TaskStatus,
+    TimeEntry,
+)
 
 
 def _task_payload(task: Task, **extra) -> dict:
@@ -58,39 +57,39 @@ def task_create(
     due_date: dt.date,
     actor: User | None,
     assignee: User | None = None,
-    priority: int = Priority.NORMAL,
-    estimated_minutes: int = 30,
+    priority: int | None = None,
+    estimated_minutes: int | None = None,
     instructions: str = "",
     required_skill: str = "",
     run=None,
     step=None,
 ) -> Task:
-    title = (title or "").strip()
-    errors: dict[str, list[str]] = {}
-    if not title:
-        errors["title"] = ["Give the task a title."]
-    if priority not in Priority.values:
-        errors["priority"] = ["Choose urgent, high, normal or low."]
-    if not (1 <= int(estimated_minutes or 0) <= 10_000):
-        errors["estimated_minutes"] = ["Estimate between 1 and 10,000 minutes."]
-    if errors:
-        raise ValidationError(errors)
+    # Every limit (title length, priority, estimate, the due day's bounds)
+    # and default is the model's.
+    defaults = Task()
+    fields = fields_clean(
+        Task,
+        title=(title or "").strip(),
+        instructions=instructions or "",
+        due_date=due_date,
+        priority=defaults.priority if priority is None else priority,
+        estimated_minutes=(
+            defaults.estimated_minutes if estimated_minutes is None else estimated_minutes
+        ),
+        required_skill=required_skill or "",
+    )
     if assignee is not None:
         assignable_user(user_id=assignee.pk)
     task = Task.objects.create(
         account=account,
-        title=title[:200],
-        instructions=instructions,
         assignee=assignee,
-        due_date=due_date,
-        original_due_date=due_date,
-        priority=priority,
-        estimated_minutes=estimated_minutes,
-        required_skill=required_skill,
+        original_due_date=fields["due_date"],
         run=run,
         step=step,
         created_by=actor,
+        **fields,
     )
+    due_date = task.due_date
     who = assignee.display_name if assignee else "nobody yet"
     timeline_record(
         account=account,
@@ -131,9 +130,10 @@ def task_transition(*, task: Task, action: str, actor: User | None, outcome: str
     Completing a playbook task creates the steps that waited for it."""
     if action not in TASK_ACTIONS:
         raise ValidationError({"action": [f"Choose one of {', '.join(TASK_ACTIONS)}."]})
-    method_name, kind, verb = TASK_ACTIONS[action]
+    move = TASK_ACTIONS[action]
+    kind, verb = move.custom["kind"], move.custom["verb"]
     task = Task.objects.select_for_update().select_related("account").get(pk=task.pk)
-    method = getattr(task, method_name)
+    method = getattr(task, move.name)
     if not can_proceed(method):
         raise TaskTransitionRejected(
             f"A task that is {task.get_status_display().lower()} cannot be {verb.lower()}.",
@@ -143,14 +143,11 @@ def task_transition(*, task: Task, action: str, actor: User | None, outcome: str
     method()
     now = timezone.now()
     fields = ["status", "updated_at"]
-    if action == "start":
+    if move.target == TaskStatus.IN_PROGRESS:
         task.started_at = now
         fields.append("started_at")
-    elif action == "reopen":
-        task.closed_at = None
-        fields.append("closed_at")
-    else:
-        task.closed_at = now
+    else:  # closing stamps the time; reopening clears it
+        task.closed_at = now if move.target in CLOSED_STATUSES else None
         fields.append("closed_at")
     outcome = (outcome or "").strip()
     if outcome:
@@ -177,10 +174,11 @@ def task_transition(*, task: Task, action: str, actor: User | None, outcome: str
 def task_snooze(*, task: Task, until: dt.date, actor: User | None) -> Task:
     """Move an open task's due date to a later day (the original is kept)."""
     task = Task.objects.select_for_update().select_related("account").get(pk=task.pk)
-    if task.status not in (TaskStatus.OPEN, TaskStatus.IN_PROGRESS):
+    if not task.is_open:
         raise ValidationError({"until": ["Only an open task can be snoozed."]})
     if until is None or until <= timezone.localdate():
         raise ValidationError({"until": ["Snooze to a day after today."]})
+    until = fields_clean(Task, due_date=until, _names={"due_date": "until"})["due_date"]
     previous = task.due_date
     task.due_date = until
     task.save(update_fields=["due_date", "updated_at"])
@@ -224,19 +222,13 @@ def task_time_log(
     logged_on: dt.date | None = None,
 ) -> TimeEntry:
     """Add a time entry; a task can have several."""
-    try:
-        minutes = int(minutes)
-    except (TypeError, ValueError):
-        raise ValidationError({"minutes": ["Enter whole minutes."]}) from None
-    if not 1 <= minutes <= 1440:
-        raise ValidationError({"minutes": ["Log between 1 and 1,440 minutes."]})
     logged_on = logged_on or timezone.localdate()
     if logged_on > timezone.localdate():
         raise ValidationError({"logged_on": ["Time cannot be logged for a future day."]})
+    fields = fields_clean(TimeEntry, minutes=minutes, logged_on=logged_on, note=note or "")
+    minutes = fields["minutes"]
     task = Task.objects.select_related("account").get(pk=task.pk)
-    entry = TimeEntry.objects.create(
-        task=task, user=actor, minutes=minutes, logged_on=logged_on, note=(note or "")[:300]
-    )
+    entry = TimeEntry.objects.create(task=task, user=actor, **fields)
     Task.objects.filter(pk=task.pk).update(
         logged_minutes=F("logged_minutes") + minutes, updated_at=timezone.now()
     )
@@ -264,31 +256,17 @@ def task_update(
 ) -> Task:
     """Edit a task's details by hand (reassigning has its own function)."""
     task = Task.objects.select_for_update().select_related("account").get(pk=task.pk)
-    errors: dict[str, list[str]] = {}
-    changed = []
-    if title is not None:
-        if not title.strip():
-            errors["title"] = ["Give the task a title."]
-        task.title = title.strip()[:200]
-        changed.append("title")
-    if instructions is not None:
-        task.instructions = instructions
-        changed.append("instructions")
-    if due_date is not None:
-        task.due_date = due_date
-        changed.append("due_date")
-    if priority is not None:
-        if priority not in Priority.values:
-            errors["priority"] = ["Choose urgent, high, normal or low."]
-        task.priority = priority
-        changed.append("priority")
-    if estimated_minutes is not None:
-        if not 1 <= estimated_minutes <= 10_000:
-            errors["estimated_minutes"] = ["Estimate between 1 and 10,000 minutes."]
-        task.estimated_minutes = estimated_minutes
-        changed.append("estimated_minutes")
-    if errors:
-        raise ValidationError(errors)
+    given = {
+        "title": None if title is None else title.strip(),
+        "instructions": instructions,
+        "due_date": due_date,
+        "priority": priority,
+        "estimated_minutes": estimated_minutes,
+    }
+    given = {name: value for name, value in given.items() if value is not None}
+    for name, value in fields_clean(Task, _instance=task, **given).items():
+        setattr(task, name, value)
+    changed = list(given)
     if changed:
         task.save(update_fields=[*changed, "updated_at"])
         timeline_record(
@@ -305,14 +283,18 @@ def task_update(
 @transaction.atomic
 def tasks_reassign(*, task_ids: list[int], assignee_id: int, actor: User | None) -> list[Task]:
     """Give open tasks to another person, one or many at once. Closed tasks
-    keep who did them; ids of other tenants' tasks are simply not found."""
-    assignee = assignable_user(user_id=assignee_id)
-    tasks = list(
-        Task.objects.select_for_update()
-        .filter(pk__in=task_ids, status__in=[TaskStatus.OPEN, TaskStatus.IN_PROGRESS])
-        .exclude(assignee_id=assignee.pk)
-        .order_by("pk")
-    )
+    keep who did them, and tasks already theirs stay; an id that is not a
+    task of this tenant (unknown, or another tenant's) is a ValidationError
+    on `task_ids` naming it, and nothing moves."""
+    assignee = assignable_user(user_id=assignee_id, field="assignee_id")
+    wanted = list(dict.fromkeys(task_ids))
+    found = list(Task.objects.select_for_update().filter(pk__in=wanted).order_by("pk"))
+    missing = sorted(set(wanted) - {t.pk for t in found})
+    if missing:
+        raise ValidationError(
+            {"task_ids": [f"No such task in this workspace: {', '.join(map(str, missing))}."]}
+        )
+    tasks = [t for t in found if t.status in OPEN_STATUSES and t.assignee_id != assignee.pk]
     if not tasks:
         return []
     previous = {t.pk: t.assignee_id for t in tasks}

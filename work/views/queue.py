@@ -191,7 +191,7 @@ def tasks_bulk_reassign(request, tenant_slug):
                 task_ids=data["task_ids"], assignee_id=data["assignee"], actor=request.user
             )
         except ValidationError as error:
-            apply_errors(form, error)
+            form.apply_errors(error)
         else:
             to = next(m for m in members() if m.pk == data["assignee"])
             messages.success(

@@ -24,8 +24,6 @@ from work.forms_queue import OutcomeForm, ReassignForm, SnoozeForm, TimeLogForm,
 from work.models import OPEN_STATUSES, Task
 from work.views.queue import can_act, is_leader, members, render_task_page
 
-CLOSED_NOTICE = {"done": "Done ✓", "skipped": "Skipped", "cancelled": "Cancelled"}
-
 
 def task_for_write(request, pk: int) -> Task:
     task = get_object_or_404(Task.objects.select_related("account"), pk=pk)
@@ -102,11 +100,7 @@ def task_transition(request, tenant_slug, pk):
         )
     except TaskTransitionRejected as rejected:
         return _answer(request, pk, status=409, conflict=rejected.message)
-    notice = CLOSED_NOTICE.get(task.status, "")
-    if action == "start":
-        notice = "Started"
-    elif action == "reopen":
-        notice = "Reopened"
+    notice = services.TASK_ACTIONS[action].custom["notice"]
     return _answer(request, pk, notice=notice, message=f"{notice}: {task.title}")
 
 
@@ -179,7 +173,7 @@ def task_reassign(request, tenant_slug, pk):
                 task_ids=[task.pk], assignee_id=form.cleaned_data["assignee"], actor=request.user
             )
         except ValidationError as error:
-            apply_errors(form, error)
+            form.apply_errors(error)
         else:
             return _answer(request, pk, notice="Reassigned", message=f"Reassigned: {task.title}")
     return _answer(request, pk, status=FORM_ERRORS, forms={"reassign": form})

@@ -6,14 +6,15 @@ Viewers get 403 everywhere.
 The editor posts one form: the trigger's settings as `trigger_config.<name>`,
 condition rows as `conditions.<i>.<part>` and action rows as
 `actions.<i>.kind` / `actions.<i>.config.<name>`, the same keys the service
-reports errors under, so each message lands next to its field. Changing the
-trigger or an action's kind re-draws the form for it (htmx, or the "Update
-fields" button without JavaScript); blank rows are ignored.
+reports errors under, so each message lands next to its field. The inputs
+are drawn from the same declarations that check them: a trigger's or an
+action's settings form (work.rules.forms), a condition field's kind
+(work.rules.conditions.KINDS). Changing the trigger or an action's kind
+re-draws the form for it (htmx, or the "Update fields" button without
+JavaScript); blank rows are ignored.
 """
 
 from __future__ import annotations
-
-import json
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -23,13 +24,14 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
-from csplatform.tenancy.models import Membership, Role
+from csplatform.tenancy.models import Role
 from csplatform.ui.access import FORM_ERRORS, requires_role
-from lifecycle.models import Segment, Stage, Tier
+from csplatform.validation import model_formfield
 from work import selectors
 from work.models import ActionRun, Rule
 from work.rules.actions import SECRET_MASK, action_kind, action_kinds
-from work.rules.conditions import FIELDS, MAX_CONDITIONS, OP_LABELS, OPS
+from work.rules.conditions import KINDS, MAX_CONDITIONS, OP_LABELS
+from work.rules.forms import editor_fields
 from work.rules.triggers import TRIGGERS
 from work.services import rules as services
 
@@ -103,101 +105,50 @@ def action_run_retry(request, tenant_slug, pk, run_id):
 
 
 # -- the editor ------------------------------------------------------------------
-def _json_or_text(text: str):
-    """An attribute value typed in a box: JSON when it reads as JSON (5, true,
-    "5"), else the text itself."""
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return text
-    return value if isinstance(value, int | float | bool | str) or value is None else text
+def _settings_from_post(post, settings, prefix: str) -> dict:
+    """The posted values of a settings form's inputs (blank ones left out)."""
+    config = {}
+    for name in settings.base_fields:
+        value = post.get(f"{prefix}.{name}", "").strip()
+        if value:
+            config[name] = value
+    return config
 
 
-def _text_of(value) -> str:
-    """The inverse of _json_or_text, for showing a saved value in its box."""
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    if isinstance(value, str):
-        return json.dumps(value) if _json_or_text(value) != value else value
-    if value is None:
-        return ""
-    return json.dumps(value)
-
-
-def _owner_ids(tokens: list[str]) -> list:
-    """Owners typed as user ids or member emails."""
-    emails = [t for t in tokens if "@" in t and "\x00" not in t]  # a NUL: the service says
-    by_email = {}
-    if emails:
-        by_email = {
-            email.lower(): pk
-            for pk, email in Membership.objects.filter(user__email__in=emails).values_list(
-                "user_id", "user__email"
-            )
-        }
-    out: list = []
-    for token in tokens:
-        if token.isdigit():
-            out.append(int(token))
-        else:
-            out.append(by_email.get(token.lower(), token))
-    return out
-
-
-def _condition_from_form(field: str, op: str, key: str, text: str) -> dict:
+def _condition_from_post(post, i: int) -> dict | None:
+    """A condition row as the condition kind reads its text box."""
+    field = post.get(f"conditions.{i}.field", "")
+    if not field:
+        return None
+    op = post.get(f"conditions.{i}.op", "")
     item: dict = {"field": field, "op": op}
-    text = text.strip()
-    tokens = [t.strip() for t in text.split(",") if t.strip()]
-    if field == "segment":
-        item["value"] = int(text) if text.isdigit() else text
-    elif field in ("tier", "stage"):
-        item["value"] = tokens
-    elif field == "owner":
-        item["value"] = _owner_ids(tokens)
-    elif field == "arr":
-        item["value"] = tokens if op == "between" else text
-    elif field == "attribute":
-        item["key"] = key.strip()
-        if op == "exists":
-            item["value"] = text.lower() not in ("false", "no", "0") if text else True
-        else:
-            item["value"] = _json_or_text(text)
-    else:
+    kind = KINDS.get(field)
+    text = post.get(f"conditions.{i}.value", "").strip()
+    if kind is None:
         item["value"] = text
+        return item
+    if kind.has_key:
+        item["key"] = post.get(f"conditions.{i}.key", "").strip()
+    item["value"] = kind.from_text(op, text)
     return item
 
 
 def _parse(post) -> dict:
     """The editor's POST as the service's arguments."""
     trigger = post.get("trigger", "")
-    trigger_config = {}
     spec = TRIGGERS.get(trigger)
-    for config_field in spec.fields if spec else ():
-        value = post.get(f"trigger_config.{config_field.name}", "").strip()
-        if value:
-            trigger_config[config_field.name] = value
-    conditions = []
-    for i in range(MAX_CONDITIONS + BLANK_CONDITION_ROWS):
-        field = post.get(f"conditions.{i}.field", "")
-        if field:
-            conditions.append(
-                _condition_from_form(
-                    field,
-                    post.get(f"conditions.{i}.op", ""),
-                    post.get(f"conditions.{i}.key", ""),
-                    post.get(f"conditions.{i}.value", ""),
-                )
-            )
+    trigger_config = _settings_from_post(post, spec.settings, "trigger_config") if spec else {}
+    conditions = [
+        condition
+        for i in range(MAX_CONDITIONS + BLANK_CONDITION_ROWS)
+        if (condition := _condition_from_post(post, i)) is not None
+    ]
     actions = []
     for i in range(MAX_ACTION_ROWS):
         kind = action_kind(post.get(f"actions.{i}.kind", ""))
         if kind is None:
             continue
-        config = {}
-        for config_field in kind.fields:
-            value = post.get(f"actions.{i}.config.{config_field.name}", "").strip()
-            if value:
-                config[config_field.name] = value
+        config = _settings_from_post(post, kind.settings, f"actions.{i}.config")
         actions.append({"kind": kind.kind, "config": config})
     return {
         "name": post.get("name", ""),
@@ -223,6 +174,8 @@ def _from_rule(rule: Rule | None) -> dict:
             "conditions": [],
             "actions": [],
         }
+    # What is stored may predate today's checks: shown as far as it reads.
+    conditions = rule.conditions if isinstance(rule.conditions, list) else []
     return {
         "name": rule.name,
         "description": rule.description,
@@ -230,30 +183,15 @@ def _from_rule(rule: Rule | None) -> dict:
         "cooldown_hours": rule.cooldown_hours,
         "trigger": rule.trigger,
         "trigger_config": rule.trigger_config,
-        "conditions": rule.conditions,
+        "conditions": conditions,
         "actions": [{"kind": a.kind, "config": a.config} for a in rule.actions.all()],
     }
 
 
-def _config_fields(fields, config: dict, prefix: str, errors: dict) -> list[dict]:
-    out = []
-    for config_field in fields:
-        value = config.get(config_field.name, "")
-        if config_field.kind == "secret":
-            value = ""  # never shown back
-        name = f"{prefix}{config_field.name}"
-        out.append(
-            {
-                "field": config_field,
-                "name": name,
-                "id": "f-" + name.replace(".", "-"),
-                "value": "" if value is None else str(value),
-                "choices": config_field.choice_list(),
-                "errors": errors.get(name, []),
-                "has_secret": config_field.kind == "secret" and bool(config.get(config_field.name)),
-            }
-        )
-    return out
+def _settings_fields(settings, config: object, prefix: str, errors: dict) -> list[dict]:
+    """The inputs of a settings form, showing `config`."""
+    form = settings(initial=config if isinstance(config, dict) else {}, prefix=prefix)
+    return editor_fields(form, errors)
 
 
 def _editor_context(data: dict, errors: dict, rule: Rule | None) -> dict:
@@ -264,23 +202,28 @@ def _editor_context(data: dict, errors: dict, rule: Rule | None) -> dict:
         return errors.get(key, [])
 
     spec = TRIGGERS.get(data["trigger"])
-    trigger_fields = _config_fields(
-        spec.fields if spec else (), data["trigger_config"] or {}, "trigger_config.", errors
+    trigger_fields = (
+        _settings_fields(spec.settings, data["trigger_config"], "trigger_config", errors)
+        if spec
+        else []
     )
     used.update(f["name"] for f in trigger_fields)
     condition_rows = []
     rows = list(data["conditions"]) + [{}] * BLANK_CONDITION_ROWS
     for i, condition in enumerate(rows[: MAX_CONDITIONS + BLANK_CONDITION_ROWS]):
         at = f"conditions.{i}"
+        condition = condition if isinstance(condition, dict) else {}
         field = condition.get("field", "")
+        kind = KINDS.get(field) if isinstance(field, str) else None
+        value = condition.get("value")
         condition_rows.append(
             {
                 "index": i,
-                "ops": [(op, OP_LABELS[op]) for op in OPS.get(field, list(OP_LABELS))],
+                "ops": [(op, OP_LABELS[op]) for op in (kind.ops if kind else OP_LABELS)],
                 "field": field,
                 "op": condition.get("op", ""),
                 "key": condition.get("key", ""),
-                "value": _text_of(condition.get("value")),
+                "value": kind.text_of(value) if kind else ("" if value is None else str(value)),
                 "errors": take(at) + take(f"{at}.field") + take(f"{at}.op"),
                 "key_errors": take(f"{at}.key"),
                 "value_errors": take(f"{at}.value"),
@@ -291,9 +234,11 @@ def _editor_context(data: dict, errors: dict, rule: Rule | None) -> dict:
     rows = list(data["actions"]) + [{}] * BLANK_ACTION_ROWS
     for i, action in enumerate(rows):
         kind = kinds.get(action.get("kind", ""))
-        prefix = f"actions.{i}.config."
-        fields = _config_fields(
-            kind.fields if kind else (), action.get("config") or {}, prefix, errors
+        prefix = f"actions.{i}.config"
+        fields = (
+            _settings_fields(kind.settings, action.get("config") or {}, prefix, errors)
+            if kind
+            else []
         )
         used.update(f["name"] for f in fields)
         action_rows.append(
@@ -318,18 +263,12 @@ def _editor_context(data: dict, errors: dict, rule: Rule | None) -> dict:
         "triggers": [(kind, spec.label) for kind, spec in TRIGGERS.items()],
         "trigger_fields": trigger_fields,
         "condition_rows": condition_rows,
-        "condition_fields": list(FIELDS.items()),
+        "condition_fields": [(name, kind.label) for name, kind in KINDS.items()],
         "action_rows": action_rows,
         "action_kinds": [(kind, a.label) for kind, a in kinds.items()],
-        "hints": {
-            "stage": list(Stage.choices),
-            "tier": list(Tier.choices),
-            "segment": [(str(pk), name) for pk, name in Segment.objects.values_list("pk", "name")],
-            "owner": [
-                (str(pk), email)
-                for pk, email in Membership.objects.values_list("user_id", "user__email")
-            ],
-        },
+        "hints": {name: hints for name, kind in KINDS.items() if (hints := kind.hints())},
+        # The bounds the model holds, for the number input.
+        "cooldown_attrs": model_formfield(Rule, "cooldown_hours").widget.attrs,
         "secret_mask": SECRET_MASK,
     }
 

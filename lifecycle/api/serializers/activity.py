@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from lifecycle import timeline
 from lifecycle.api.serializers.common import UserRefSerializer
-from lifecycle.models import Stage
+from lifecycle.models import NoteKind, Stage
 from lifecycle.segments import filters_json_schema
 
 
@@ -106,6 +106,11 @@ class TimelineEntryOutputSerializer(serializers.Serializer):
 
 class NoteInputSerializer(serializers.Serializer):
     body = serializers.CharField()
+    kind = serializers.ChoiceField(
+        choices=NoteKind.choices,
+        default=NoteKind.NOTE,
+        help_text="A note, or a logged meeting or call (they count as CSM contact)",
+    )
 
 
 @extend_schema_field(filters_json_schema())

@@ -3,10 +3,10 @@ every tenant that lacks them (idempotent; edited defaults are left alone)."""
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
-from csplatform.tenancy.context import tenant_context
-from csplatform.tenancy.services import every_tenant_for_background_work
+from csplatform.tenancy.models import Tenant
+from csplatform.tenancy.tasks import for_each_tenant
 from work.services.defaults import work_defaults_ensure
 
 
@@ -14,9 +14,13 @@ class Command(BaseCommand):
     help = "Seed work's default skills and playbooks into every tenant that lacks them."
 
     def handle(self, *args, **options):
-        for tenant in every_tenant_for_background_work():
-            with tenant_context(tenant):
-                added = work_defaults_ensure()
+        def ensure(tenant) -> None:
+            added = work_defaults_ensure()
             self.stdout.write(
                 f"{tenant.slug}: {added['skills']} skills, {added['playbooks']} playbooks added"
             )
+
+        # A failing tenant is logged and the others still run; the exit status says so.
+        failed = Tenant.objects.count() - len(for_each_tenant(ensure))
+        if failed > 0:
+            raise CommandError(f"{failed} tenant(s) failed; their tracebacks are logged above.")

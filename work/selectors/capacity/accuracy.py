@@ -12,6 +12,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from work.models import Task, TaskStatus
+from work.models.limits import ESTIMATE_MAX, ESTIMATE_MIN
 
 ACCURACY_DAYS = 180
 RELIABLE_SAMPLES = 3
@@ -89,8 +90,13 @@ def estimate_accuracy(*, today: dt.date | None = None) -> list[StepAccuracy]:
             median_ratio=r["ratio"],
             median_actual_minutes=r["actual"],
             current_estimate=r["step__estimated_minutes"],
+            # Within the estimate's own bounds (work.models.limits).
             suggested_estimate=min(
-                10_000, max(1, int(Decimal(str(r["actual"])).quantize(Decimal(1), ROUND_HALF_UP)))
+                ESTIMATE_MAX,
+                max(
+                    ESTIMATE_MIN,
+                    int(Decimal(str(r["actual"])).quantize(Decimal(1), ROUND_HALF_UP)),
+                ),
             ),
         )
         for r in rows

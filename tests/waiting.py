@@ -1,0 +1,98 @@
+"""Waiting for a positive signal, never for a guessed time: poll for the
+expected state with a deadline, drain a real worker's queues with a sentinel
+task, or hold a transaction until another one is seen waiting on its locks.
+Each fails the test when the signal does not come."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+from django.conf import settings
+from django.db import connection
+
+from csplatform.celery import app as celery_app
+
+T = TypeVar("T")
+
+
+def wait_for(check: Callable[[], T], *, what: str, timeout: float = 60) -> T:
+    """Poll `check` until it returns something truthy, and return that.
+    Raises AssertionError on timeout (an Exception, so threads can report it)."""
+    deadline = time.monotonic() + timeout
+    while not (result := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"waited {timeout:.0f} s for {what}")
+        time.sleep(0.05)
+    return result
+
+
+def worker_queues() -> list[str]:
+    """This test process's Celery queues (per xdist worker, see settings)."""
+    return [settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_FRESH_QUEUE]
+
+
+_sentinels: dict[str, threading.Event] = {}
+
+
+@celery_app.task(name="tests.sentinel")
+def sentinel(token: str) -> None:
+    # The worker of `real_worker` is a thread of this process.
+    _sentinels[token].set()
+
+
+@contextlib.contextmanager
+def real_worker() -> Iterator[None]:
+    """A solo Celery worker (one task at a time, each queue in order) on the
+    test queues, with eager mode off while it runs."""
+    from celery.contrib.testing.worker import start_worker
+
+    celery_app.conf.task_always_eager = False
+    try:
+        with start_worker(
+            celery_app,
+            pool="solo",
+            perform_ping_check=False,
+            shutdown_timeout=10,
+            queues=worker_queues(),
+            hostname=f"tests-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}@%h",
+        ):
+            yield
+    finally:
+        celery_app.conf.task_always_eager = True
+
+
+def drain(timeout: float = 60) -> None:
+    """Return once the worker has handled everything queued so far: a
+    sentinel sent to each queue now runs after the messages before it."""
+    for queue in worker_queues():
+        token = uuid.uuid4().hex
+        ran = _sentinels[token] = threading.Event()
+        sentinel.apply_async((token,), queue=queue)
+        try:
+            if not ran.wait(timeout):
+                raise AssertionError(f"no sentinel ran on {queue} within {timeout:.0f} s")
+        finally:
+            del _sentinels[token]
+
+
+def hold_until_another_waits(timeout: float = 30) -> None:
+    """Inside an open transaction: return once another session is blocked
+    on a lock this one holds, so the race under test really happens."""
+
+    def blocked() -> bool:
+        with connection.cursor() as cursor:
+            # pg_locks is read live (pg_stat_activity would be a snapshot
+            # frozen for the rest of this transaction).
+            cursor.execute(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted"
+                " AND pg_backend_pid() = ANY(pg_blocking_pids(pid)))"
+            )
+            return cursor.fetchone()[0]
+
+    wait_for(blocked, what="another transaction to wait on this one's locks", timeout=timeout)

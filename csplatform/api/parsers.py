@@ -15,6 +15,7 @@ from django.conf import settings
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
 
+from csplatform.api import strict
 from csplatform.api.exceptions import PayloadTooLarge
 
 MAX_DEPTH = 32
@@ -101,13 +102,17 @@ def read_limited(stream, limit: int) -> bytes:
     return raw
 
 
+# What this parser returns is read by the fields strictly (csplatform.api.strict).
+strict.install()
+
+
 class SafeJSONParser(JSONParser):
     def parse(self, stream, media_type=None, parser_context=None):
         raw = read_limited(stream, settings.API_MAX_BODY_BYTES)
         if not raw.strip():
-            return {}
+            return strict.mark({})
         try:
-            return loads(raw)
+            return strict.mark(loads(raw))
         except UnsafeValue as exc:
             if exc.path:
                 raise exceptions.ValidationError({exc.path: [exc.message]}) from exc

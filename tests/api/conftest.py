@@ -11,10 +11,18 @@ from csplatform.tenancy.models import Role
 from csplatform.tenancy.services import api_key_create
 
 
+def json_client() -> APIClient:
+    """The API takes JSON bodies only (csplatform.api.base): send JSON unless
+    a test says otherwise."""
+    client = APIClient()
+    client.default_format = "json"
+    return client
+
+
 def key_client(tenant, role: str = Role.CSM) -> APIClient:
     with tenant_context(tenant):
         issued = api_key_create(name=f"{role} integration", role=role)
-    client = APIClient()
+    client = json_client()
     client.credentials(HTTP_AUTHORIZATION=f"Bearer {issued.secret}")
     client.api_key = issued.api_key
     client.secret = issued.secret
@@ -22,7 +30,7 @@ def key_client(tenant, role: str = Role.CSM) -> APIClient:
 
 
 def session_client(user, tenant) -> APIClient:
-    client = APIClient()  # CSRF is not enforced for the test client's requests
+    client = json_client()  # CSRF is not enforced for the test client's requests
     client.force_login(user)
     client.credentials(HTTP_X_TENANT=tenant.slug)
     return client

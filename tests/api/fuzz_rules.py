@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 
-from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 from schemathesis.core.failures import AcceptedNegativeData
 from schemathesis.openapi.checks import RejectedPositiveData
+
+from tests.api.paths import PATH_KINDS
 
 SEED = 20260101
 # Per operation and phase. The coverage phase adds its own cases (boundaries,
@@ -19,30 +20,49 @@ SEED = 20260101
 EXAMPLES = 25
 
 
-def config(secret: str) -> SchemathesisConfig:
-    return SchemathesisConfig.from_dict(
-        {
-            "seed": SEED,
-            "headers": {"Authorization": f"Bearer {secret}"},
-            "generation": {
-                "mode": "all",  # positive and negative
-                "max-examples": EXAMPLES,
-                "deterministic": True,
-                # Every string the API stores refuses NUL (PostgreSQL text
-                # cannot hold it), by the parser, wherever it sits. OpenAPI has
-                # no way to say so short of a pattern on every string; the
-                # refusal has its own tests (tests/api/test_input_*.py).
-                "allow-x00": False,
-            },
-            "phases": {
-                "examples": {"enabled": True},
-                "coverage": {"enabled": True},
-                "fuzzing": {"enabled": True},
-                "stateful": {"enabled": False},
-            },
-            "checks": {"enabled": True},
-        }
-    )
+def _seeded_paths(ids: dict) -> list[dict]:
+    """Path ids fixed to the seeded objects, per resource, so that every
+    phase reaches the views' real work rather than 404s. Unknown and
+    foreign ids are the cross-tenant matrix's (test_cross_tenant.py).
+    External ids stay free: an upsert takes any."""
+    operations = []
+    for prefix, kinds in PATH_KINDS:
+        fixed = {f"path.{name}": str(ids[kind]) for name, kind in kinds.items()}
+        fixed = {k: v for k, v in fixed.items() if k != "path.external_id"}
+        if fixed:
+            regex = "^" + re.escape(prefix)
+            operations.append({"include-path-regex": regex, "parameters": fixed})
+    return operations
+
+
+def config(secret: str, ids: dict) -> SchemathesisConfig:
+    return SchemathesisConfig.from_dict(settings(secret, ids))
+
+
+def settings(secret: str, ids: dict) -> dict:
+    """The run's settings, as schemathesis.toml would hold them."""
+    return {
+        "seed": SEED,
+        "headers": {"Authorization": f"Bearer {secret}"},
+        "operations": _seeded_paths(ids),
+        "generation": {
+            "mode": "all",  # positive and negative
+            "max-examples": EXAMPLES,
+            "deterministic": True,
+            # Every string the API stores refuses NUL (PostgreSQL text
+            # cannot hold it), by the parser, wherever it sits. OpenAPI has
+            # no way to say so short of a pattern on every string; the
+            # refusal has its own tests (tests/api/test_input_*.py).
+            "allow-x00": False,
+        },
+        "phases": {
+            "examples": {"enabled": True},
+            "coverage": {"enabled": True},
+            "fuzzing": {"enabled": True},
+            "stateful": {"enabled": False},
+        },
+        "checks": {"enabled": True},
+    }
 
 
 # Positive data the API refuses by design: valid by the schema, but an
@@ -158,47 +178,11 @@ def _declared(raw: dict) -> dict[str, set[str]]:
     return out
 
 
-ID = re.compile(r"^[0-9]{1,18}$")
-
-
-def _known(ids: dict) -> dict[str, list[str]]:
-    """Seeded values by path parameter name."""
-    numbers = sorted({str(v) for v in ids.values() if isinstance(v, int)})
-    external = sorted(v for k, v in ids.items() if k.endswith("external_id"))
-    return {
-        "id": numbers,
-        "step_id": numbers,
-        "run_id": numbers,
-        "key": [ids["achievement"]],
-        "external_id": external,
-    }
-
-
-def register(schema, ids: dict) -> None:
-    """Hooks on this schema only: drop the failures above, and let path
-    parameters sometimes be the seeded objects' so that positive cases reach
-    real code, not only 404s."""
-    known = _known(ids)
+def register(schema) -> None:
+    """Hooks on this schema only: drop the failures above."""
     declared = _declared(schema.raw_schema)
 
     @schema.hook
     def filter_failure(context, failure, case, response):
         fields = declared.get(case.operation.label, set())
         return not by_design(failure, case, response, fields)
-
-    @schema.hook
-    def flatmap_path_parameters(context, path_parameters):
-        # Only a value that is already valid is swapped, for another valid
-        # one, so a negative case stays negative.
-        swap = {
-            name: st.sampled_from(known[name])
-            for name, value in path_parameters.items()
-            if known.get(name)
-            and isinstance(value, str)
-            and value
-            and (ID.match(value) or not name.endswith("id"))
-        }
-        if not swap:
-            return st.just(path_parameters)
-        real = st.fixed_dictionaries(swap).map(lambda r: {**path_parameters, **r})
-        return st.one_of(st.just(path_parameters), real)

@@ -25,9 +25,9 @@ def api_schema(live_server, tenant):
     ids = seed(tenant)
     secret = key_client(tenant, Role.ADMIN).secret
     schema = schemathesis.openapi.from_url(
-        f"{live_server.url}/api/schema/", config=fuzz_rules.config(secret)
+        f"{live_server.url}/api/schema/", config=fuzz_rules.config(secret, ids)
     )
-    fuzz_rules.register(schema, ids)
+    fuzz_rules.register(schema)
     return schema
 
 

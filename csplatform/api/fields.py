@@ -4,6 +4,9 @@ exist (a 400 naming the field), never as a row that could be linked."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
 from csplatform.api.parsers import BIGINT
@@ -65,7 +68,16 @@ class MemberField(TenantRelatedField):
 
 
 class MemberEmailField(serializers.SlugRelatedField):
-    """A member's email, for integrations that know people by email."""
+    """A member's email, for integrations that know people by email. No one
+    is null; an empty text is not an email (DRF's related fields would read
+    it as null)."""
+
+    default_error_messages = {"blank": "Give a member's email, or null for no one."}
+
+    def run_validation(self, data=serializers.empty):
+        if data == "":
+            self.fail("blank")
+        return super().run_validation(data)
 
     def __init__(self, **kwargs):
         super().__init__(slug_field="email", queryset=User.objects, **kwargs)
@@ -75,3 +87,72 @@ class MemberEmailField(serializers.SlugRelatedField):
 
     def to_internal_value(self, data):
         return super().to_internal_value(str(data).strip().lower())
+
+
+# The schema of these fields, as the code reads them.
+
+
+class TenantIdSchema(OpenApiSerializerFieldExtension):
+    """An id is a whole number from 1 to the largest bigint."""
+
+    target_class = TenantRelatedField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "integer", "minimum": 1, "maximum": BIGINT}
+
+
+class MemberEmailSchema(OpenApiSerializerFieldExtension):
+    target_class = MemberEmailField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"type": "string", "format": "email", "minLength": 1}
+
+
+class DecimalSchema(OpenApiSerializerFieldExtension):
+    """A decimal is sent as a JSON number or as a numeric text, within the
+    field's digits and bounds (DRF reads both). The decimal places are in
+    the description: multipleOf is not exact for binary numbers."""
+
+    target_class = serializers.DecimalField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        if direction == "response" or field.max_digits is None:
+            return auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
+        places = field.decimal_places or 0
+        whole = field.max_digits - places
+        largest = Decimal(10) ** whole - Decimal(10) ** -places
+        least = field.min_value if field.min_value is not None else -largest
+        most = field.max_value if field.max_value is not None else largest
+        sign = "-?" if least < 0 else ""
+        fraction = rf"(\.\d{{1,{places}}})?" if places else ""
+        return {
+            "oneOf": [
+                {"type": "number", "minimum": float(least), "maximum": float(most)},
+                {"type": "string", "pattern": rf"^{sign}\d{{1,{whole}}}{fraction}$"},
+            ],
+            "description": f"At most {places} decimal places",
+        }
+
+
+class TrimmedTextSchema(OpenApiSerializerFieldExtension):
+    """DRF trims a text before it checks it is not blank: one that must not
+    be blank needs a character that is not a space."""
+
+    target_class = serializers.CharField
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        field = self.target
+        schema = auto_schema._map_serializer_field(field, direction, bypass_extensions=True)
+        if (
+            direction == "request"
+            and field.trim_whitespace
+            and not field.allow_blank
+            and schema.get("type") == "string"
+            and "pattern" not in schema
+        ):
+            schema["pattern"] = r"\S"
+        return schema

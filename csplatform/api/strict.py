@@ -4,8 +4,9 @@ text, "12" for a number, 1 for the choice "1". From a JSON body that takes
 what the schema refuses. Here a field reading a body that SafeJSONParser
 parsed takes only its own JSON type: a text is a string, a boolean is true
 or false, a number is a number (a decimal: a number or a numeric string),
-a choice is one of the listed values as listed. Query strings are all text
-and are read as DRF reads them.
+a choice is one of the listed values as listed; a text is at most its
+max_length as sent (before DRF trims it). Query strings are all text and
+are read as DRF reads them.
 
 `install()` (run when the parser module loads) wraps DRF's scalar fields
 once; nothing else changes how they convert."""
@@ -56,8 +57,13 @@ def _typed(field_class: type[fields.Field], types: tuple[type, ...]):
     convert = field_class.to_internal_value
 
     def to_internal_value(self, data):
-        if not _is(data, types) and from_json(self):
-            self.fail("invalid")
+        if from_json(self):
+            if not _is(data, types):
+                self.fail("invalid")
+            # A text's length is what was sent, before DRF trims it.
+            most = getattr(self, "max_length", None)
+            if isinstance(data, str) and most is not None and len(data) > most:
+                self.fail("max_length", max_length=most)
         return convert(self, data)
 
     to_internal_value.strict_json = True

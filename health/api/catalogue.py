@@ -10,7 +10,7 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from csplatform.api.base import TenantScopedViewSet, validated
-from csplatform.tenancy.context import current
+from csplatform.api.fields import TenantRelatedField
 from csplatform.tenancy.models import Role
 from health import services
 from health.models import EventName, Feature
@@ -24,16 +24,9 @@ class FeatureSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "description", "counts_for_adoption"]
 
 
-class TenantFeatureField(serializers.PrimaryKeyRelatedField):
-    """Only this tenant's features can be chosen (another tenant's id is a 400)."""
-
-    def get_queryset(self):
-        # Schema generation runs without a tenant: offer nothing then.
-        return Feature.objects.all() if current() else Feature.all_tenants.none()
-
-
 class EventNameSerializer(serializers.ModelSerializer):
-    feature = TenantFeatureField(allow_null=True, required=False)
+    # Only this tenant's features can be chosen (another tenant's id is a 400).
+    feature = TenantRelatedField(model=Feature, allow_null=True, required=False)
 
     class Meta:
         model = EventName
@@ -57,8 +50,11 @@ class FeatureViewSet(
         serializer.instance = services.feature_save(**serializer.validated_data)
 
     def perform_update(self, serializer):
+        # feature_save takes the whole feature; a PATCH keeps what it leaves out.
+        feature = serializer.instance
+        current = {f: getattr(feature, f) for f in ("name", "description", "counts_for_adoption")}
         serializer.instance = services.feature_save(
-            feature=serializer.instance, **serializer.validated_data
+            feature=feature, **{**current, **serializer.validated_data}
         )
 
 

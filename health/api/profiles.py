@@ -4,6 +4,7 @@ tenant) and preview how many accounts an edit would move between bands."""
 
 from __future__ import annotations
 
+from django.core.validators import MinLengthValidator
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import mixins, serializers, status
 from rest_framework.decorators import action
@@ -15,7 +16,13 @@ from health import selectors, services
 from health.api.scores import ProfileField
 from health.measures import BY_NAME
 from health.models import HealthProfile, Measure, ProfileMeasure
-from health.services.profiles import MEASURE_PARTS, PLAIN_NAME, PROFILE_DEFAULTS, SETTINGS
+from health.services.profiles import (
+    MEASURE_PARTS,
+    MIN_MEASURES,
+    PLAIN_NAME,
+    PROFILE_DEFAULTS,
+    SETTINGS,
+)
 from lifecycle.api.filters import SegmentField
 from lifecycle.api.serializers.common import ErrorSerializer
 
@@ -113,7 +120,10 @@ class ProfileInputSerializer(serializers.ModelSerializer):
     """A profile as sent: types and the model's limits; the service checks
     the rules (health_profile_save)."""
 
-    measures = MeasureLinesField()
+    # The validator tells the schema (minItems); the service holds the rule.
+    measures = MeasureLinesField(
+        validators=[MinLengthValidator(MIN_MEASURES, "Include at least one measure.")]
+    )
     segment = SegmentField(required=False, allow_null=True, help_text="Segment id, or null")
 
     class Meta:

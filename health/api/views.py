@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.parsers import BaseParser
@@ -16,6 +17,7 @@ from health.api.ingestion import IngestionLogged
 from health.models import IngestionSource
 from health.ratelimit import rate_limit_hit
 from health.services import usage_batch_record
+from health.services.usage import MAX_NAME
 
 
 class RawJSONParser(BaseParser):
@@ -60,7 +62,53 @@ def _events_of(body: object) -> list | None:
     return None
 
 
+def _text(most: int, *, required: bool) -> dict:
+    # A text, or a number read as its digits (some trackers send numeric ids).
+    text = {"type": "string", "maxLength": most, **({"minLength": 1} if required else {})}
+    return {"oneOf": [text, {"type": "integer"}], **({} if required else {"nullable": True})}
+
+
+# What clean_event reads; an event it cannot store is rejected by index (the
+# answer is still 200 for the others).
+EVENT = {
+    "type": "object",
+    "required": ["account_id", "event"],
+    "properties": {
+        "account_id": {**_text(100, required=True), "description": "The account's external id"},
+        "event": _text(MAX_NAME, required=True),
+        "user_id": _text(MAX_NAME, required=False),
+        "timestamp": {
+            # Left out, null or "": when the event arrives.
+            "oneOf": [{"type": "string", "format": "date-time"}, {"type": "string", "enum": [""]}],
+            "nullable": True,
+        },
+        "properties": {"type": "object", "nullable": True, "additionalProperties": True},
+        "message_id": {**_text(MAX_NAME, required=False), "description": "Makes retries safe"},
+    },
+}
+_BATCH = {"type": "array", "items": EVENT, "minItems": 1, "maxItems": settings.USAGE_MAX_BATCH}
+EVENTS_BODY = {
+    "anyOf": [
+        EVENT,
+        _BATCH,
+        {"type": "object", "required": ["batch"], "properties": {"batch": _BATCH}},
+    ]
+}
+
+
+class _BodyRequired(AutoSchema):
+    """The body is given as a plain JSON schema, which drf-spectacular marks
+    optional; there is no batch without one."""
+
+    def _get_request_body(self, direction="request"):
+        body = super()._get_request_body(direction)
+        if body:
+            body["required"] = True
+        return body
+
+
 class UsageEventIngestView(IngestionLogged, TenantAPIView):
+    schema = _BodyRequired()
     parser_classes = [RawJSONParser]
     write_role = Role.CSM
     ingestion_source = IngestionSource.EVENTS
@@ -75,17 +123,7 @@ class UsageEventIngestView(IngestionLogged, TenantAPIView):
             "Valid events are stored even when others in the batch are rejected; "
             "rejected ones are listed by index with the reason."
         ),
-        request=inline_serializer(
-            "UsageEventIn",
-            {
-                "account_id": serializers.CharField(),
-                "event": serializers.CharField(),
-                "user_id": serializers.CharField(required=False),
-                "timestamp": serializers.DateTimeField(required=False),
-                "properties": serializers.DictField(required=False),
-                "message_id": serializers.CharField(required=False),
-            },
-        ),
+        request={"application/json": EVENTS_BODY},
         responses={
             200: inline_serializer(
                 "UsageBatchResult",

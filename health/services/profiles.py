@@ -48,11 +48,14 @@ def _field_errors(instance, fields: list[str], prefix: str = "") -> dict[str, li
     return {}
 
 
+MIN_MEASURES = 1  # a profile judges by something
+
+
 def _measure_errors(measures) -> tuple[dict[str, dict], dict[str, list[str]]]:
     """Each measure line ({measure: {weight, bad, good}}) checked against the
     table of measures and ProfileMeasure's fields. Returns the lines as they
     will be stored, and errors by `measures.<measure>.<part>`."""
-    if not isinstance(measures, dict) or not measures:
+    if not isinstance(measures, dict) or len(measures) < MIN_MEASURES:
         return {}, {"measures": ["Include at least one measure."]}
     clean: dict[str, dict] = {}
     errors: dict[str, list[str]] = {}

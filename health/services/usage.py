@@ -84,7 +84,9 @@ def clean_event(raw: object, now: datetime, *, account_required: bool = True) ->
     """One event as stored, or ValueError with the reason (naming the field)."""
     if not isinstance(raw, dict):
         raise ValueError("event must be an object")
-    properties = raw.get("properties") or {}
+    properties = raw.get("properties")
+    if properties is None:
+        properties = {}
     if not isinstance(properties, dict):
         raise ValueError("properties must be an object")
     try:

@@ -18,7 +18,7 @@ from rest_framework.decorators import action
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
 
-from csplatform.api.base import TenantScopedViewSet
+from csplatform.api.base import ID_PATTERN, TenantScopedViewSet
 from csplatform.api.model_fields import ID_BOUNDS, model_field
 from csplatform.tenancy.models import Role
 from lifecycle.api.fields import AccountField
@@ -27,7 +27,9 @@ from lifecycle.models import Stage
 from work import selectors, services
 from work.models import AssigneeRule, Playbook, PlaybookRun, PlaybookStep, Priority, TaskStatus
 
-STEP_ID = OpenApiParameter("step_id", int, OpenApiParameter.PATH, description="The step's id")
+STEP_ID = OpenApiParameter(
+    "step_id", str, OpenApiParameter.PATH, pattern=f"^{ID_PATTERN}$", description="The step's id"
+)
 
 
 class StepOutputSerializer(serializers.Serializer):
@@ -262,7 +264,7 @@ class PlaybookViewSet(mixins.RetrieveModelMixin, TenantScopedViewSet):
         request=StepInputSerializer,
         responses={200: StepOutputSerializer, 400: OpenApiResponse(ErrorSerializer)},
     )
-    @action(detail=True, methods=["patch"], url_path=r"steps/(?P<step_id>[0-9]+)")
+    @action(detail=True, methods=["patch"], url_path=rf"steps/(?P<step_id>{ID_PATTERN})")
     def step_update(self, request, pk=None, step_id=None):
         playbook = self.get_object()
         step = self._step(playbook, step_id)

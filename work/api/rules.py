@@ -18,7 +18,8 @@ from rest_framework import serializers, status
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
-from csplatform.api.base import TenantScopedViewSet
+from csplatform.api import strict
+from csplatform.api.base import ID_PATTERN, TenantScopedViewSet
 from csplatform.api.model_fields import model_field
 from csplatform.tenancy.models import Role
 from work import selectors
@@ -216,8 +217,10 @@ class RuleViewSet(TenantScopedViewSet):
     @extend_schema(request=RuleInputSerializer, responses=RuleOutputSerializer)
     def update(self, request, pk=None, partial=False):
         rule = self.get_object()
-        body = request.data if isinstance(request.data, dict) else {}
-        merged = {**_current(rule), **body} if partial else body
+        if not isinstance(request.data, dict):
+            raise serializers.ValidationError({"non_field_errors": ["Send a JSON object."]})
+        # The merged body is still the client's JSON, read as strictly.
+        merged = strict.mark({**_current(rule), **request.data}) if partial else request.data
         data = RuleInputSerializer(data=merged, context={"rule": rule})
         data.is_valid(raise_exception=True)
         rule = services.rule_save(rule=rule, actor=self.actor, **data.validated_data)
@@ -248,10 +251,12 @@ class RuleViewSet(TenantScopedViewSet):
     @extend_schema(
         summary="Retry a failed action now",
         request=None,
-        parameters=[OpenApiParameter("run_id", int, OpenApiParameter.PATH)],
+        parameters=[
+            OpenApiParameter("run_id", str, OpenApiParameter.PATH, pattern=f"^{ID_PATTERN}$")
+        ],
         responses={200: ActionRunSerializer, 400: OpenApiResponse(description="Not retryable")},
     )
-    @action(detail=True, methods=["post"], url_path=r"action-runs/(?P<run_id>\d+)/retry")
+    @action(detail=True, methods=["post"], url_path=rf"action-runs/(?P<run_id>{ID_PATTERN})/retry")
     def retry(self, request, pk=None, run_id=None):
         rule = self.get_object()
         run = get_object_or_404(ActionRun.objects.all(), pk=run_id, firing__rule_id=rule.pk)

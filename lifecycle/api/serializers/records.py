@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from csplatform.api.model_fields import model_field
 from lifecycle.api.serializers.common import AccountRefInputMixin
-from lifecycle.models import ContactRole, ContractStatus
+from lifecycle.models import ContactRole, Contract, ContractStatus
 
 
 class _ChildOutputSerializer(serializers.Serializer):
@@ -45,7 +46,7 @@ class ContractOutputSerializer(_ChildOutputSerializer):
 
 class ContractUpsertInputSerializer(AccountRefInputMixin):
     arr = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
-    seats = serializers.IntegerField(min_value=0, required=False)
+    seats = model_field(Contract, "seats", required=False)
     start_date = serializers.DateField()
     renewal_date = serializers.DateField()
     status = serializers.ChoiceField(choices=ContractStatus.choices, required=False)

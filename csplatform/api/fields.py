@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.core.validators import RegexValidator
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
@@ -137,6 +138,14 @@ class DecimalSchema(OpenApiSerializerFieldExtension):
         }
 
 
+# Some character str.strip() keeps (DRF trims with it). Spelled out: a
+# schema's \s is ECMAScript's, which differs from Python's (\x1c-\x1f, \x85).
+PYTHON_SPACES = (
+    "\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+NOT_ONLY_SPACES = f"[^{PYTHON_SPACES}]"
+
+
 class TrimmedTextSchema(OpenApiSerializerFieldExtension):
     """DRF trims a text before it checks it is not blank: one that must not
     be blank needs a character that is not a space."""
@@ -153,6 +162,8 @@ class TrimmedTextSchema(OpenApiSerializerFieldExtension):
             and not field.allow_blank
             and schema.get("type") == "string"
             and "pattern" not in schema
+            # A field with its own pattern (RegexField) says it there.
+            and not any(isinstance(v, RegexValidator) for v in field.validators)
         ):
-            schema["pattern"] = r"\S"
+            schema["pattern"] = NOT_ONLY_SPACES
         return schema

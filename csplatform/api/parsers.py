@@ -64,7 +64,8 @@ def check_value(data: Any, path: str = "", *, max_depth: int = MAX_DEPTH) -> Non
                 raise UnsafeValue(at, f"Nested more than {max_depth} levels deep.")
             items = value.items() if isinstance(value, dict) else enumerate(value)
             for key, item in items:
-                key_text = str(key)
+                # An empty key is named "" (the empty path is the body itself).
+                key_text = str(key) or '""'
                 child = f"{at}.{key_text}" if at else key_text
                 if isinstance(key, str):
                     problem = text_problem(key)

@@ -53,7 +53,7 @@ def _text(raw: dict, key: str, *, required: bool, limit: int) -> str:
         if required:
             raise ValueError(f"{key} is required")
         return ""
-    if not isinstance(value, str | int):
+    if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValueError(f"{key} must be a string")
     value = str(value)
     if len(value) > limit:

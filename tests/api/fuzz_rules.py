@@ -54,7 +54,7 @@ def settings(secret: str, ids: dict) -> dict:
             # Every string the API stores refuses NUL (PostgreSQL text
             # cannot hold it), by the parser, wherever it sits. OpenAPI has
             # no way to say so short of a pattern on every string; the
-            # refusal has its own tests (tests/api/test_input_*.py).
+            # refusal has its own tests (tests/api/test_error_contract.py).
             "allow-x00": False,
         },
         "phases": {

@@ -72,6 +72,8 @@ def seed(tenant, tag: str = "w") -> dict:
         evaluate(trigger="escalation_opened", account_id=account.pk, occurrence_key=tag, payload={})
         action_run = ActionRun.objects.get(firing__rule=r)
         default_profile = HealthProfile.objects.get(is_default=True)
+        skill = work.skill_save(label=f"Skill {tag}")
+        group = work.csm_group_save(name=f"Pod {tag}", member_ids=[csm.pk])
     return {
         "account": account.pk,
         "account_external_id": account.external_id,
@@ -93,4 +95,7 @@ def seed(tenant, tag: str = "w") -> dict:
         "rule": r.pk,
         "action_run": action_run.pk,
         "csm": csm.pk,
+        "csm_email": csm.email,
+        "skill": skill.key,
+        "group": group.pk,
     }

@@ -18,13 +18,13 @@ from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from csplatform.api.base import TenantScopedViewSet
-from csplatform.api.fields import MemberField
+from csplatform.api.fields import MemberField, TenantRelatedField
 from csplatform.api.model_fields import ID_BOUNDS, model_field
 from csplatform.tenancy.models import Role
 from lifecycle.api.fields import AccountField
 from lifecycle.api.serializers.common import UserRefSerializer
 from work import selectors, services
-from work.models import TASK_MOVES, Priority, Task, TaskStatus, TimeEntry
+from work.models import TASK_MOVES, Playbook, Priority, Task, TaskStatus, TimeEntry
 
 # target status -> the move that reaches it (each status has one)
 ACTION_FOR_STATUS = {m.target: m.name for m in TASK_MOVES}
@@ -80,7 +80,7 @@ class TaskFilterSerializer(serializers.Serializer):
         "comma-separated or repeated",
     )
     account = AccountField(required=False, help_text="Account id")
-    playbook = serializers.IntegerField(required=False, help_text="Playbook id", **ID_BOUNDS)
+    playbook = TenantRelatedField(model=Playbook, required=False, help_text="Playbook id")
     priority = serializers.ChoiceField(choices=Priority.choices, required=False)
     due_before = serializers.DateField(required=False, help_text="Due on or before this date")
     due_after = serializers.DateField(required=False, help_text="Due on or after this date")
@@ -94,6 +94,9 @@ class TaskFilterSerializer(serializers.Serializer):
             if getattr(user, "pk", None) is None:
                 raise serializers.ValidationError("`me` needs a signed-in user, not an API key.")
             return user.pk
+        # Another tenant's member reads like no one: a 400, never an empty list.
+        if not MemberField().get_queryset().filter(pk=int(value)).exists():
+            raise serializers.ValidationError(f"No member of this workspace has id {value}.")
         return int(value)
 
 
@@ -220,7 +223,7 @@ class TaskViewSet(TenantScopedViewSet):
         if data.get("account"):
             qs = qs.filter(account=data["account"])
         if data.get("playbook"):
-            qs = qs.filter(run__playbook_id=data["playbook"])
+            qs = qs.filter(run__playbook=data["playbook"])
         if data.get("priority"):
             qs = qs.filter(priority=data["priority"])
         if data.get("due_before"):

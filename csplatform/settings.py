@@ -48,6 +48,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every request gets an id that its log lines and 5xx bodies carry.
     "csplatform.ui.errors.RequestIdMiddleware",
+    # Outside the tenant middleware and its transaction: a request that fails
+    # because PostgreSQL is gone (restart, dropped connection, failed commit)
+    # answers 503 with Retry-After, and the dead connection is discarded.
+    "csplatform.api.unavailable.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -97,7 +101,20 @@ def _database(url: str) -> dict:
         "HOST": query.get("host", [parsed.hostname or ""])[0],
         "PORT": str(parsed.port or ""),
         "CONN_MAX_AGE": int(env("DATABASE_CONN_MAX_AGE", "60")),
+        # A kept connection is checked before its first use in each request or
+        # task, so one the server dropped is replaced, not used.
         "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {
+            # A server that is down answers at once; one that is unreachable
+            # must not hold a web worker past gunicorn's timeout.
+            "connect_timeout": int(env("DATABASE_CONNECT_TIMEOUT", "5")),
+            # TCP connections (not unix sockets): find a peer that vanished
+            # without closing, instead of waiting on it for hours.
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+        },
     }
 
 

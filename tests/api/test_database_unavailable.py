@@ -15,6 +15,7 @@ import uuid
 
 import pytest
 from django.db import close_old_connections, connection, connections
+from django.test import override_settings
 
 from csplatform.tenancy.context import tenant_context
 from health.models import UsageEvent
@@ -79,10 +80,12 @@ def test_an_idle_connection_the_server_dropped_is_replaced_before_use(api, tenan
     assert api.get("/api/v1/accounts/").status_code == 200
 
 
-def test_the_key_lookup_meeting_a_dropped_connection_answers_503(api, tenant):
+@pytest.mark.parametrize("debug", [False, True])
+def test_the_key_lookup_meeting_a_dropped_connection_answers_503(api, tenant, debug):
     api.get("/api/v1/accounts/")
     drop()
-    response = api.post("/api/v1/events", event(), format="json")
+    with override_settings(DEBUG=debug):  # with DEBUG too, not Django's debug page
+        response = api.post("/api/v1/events", event(), format="json")
     assert_unavailable(response)
     # The dead connection was discarded: the next request connects afresh.
     again = event()

@@ -291,3 +291,75 @@ def test_the_checked_address_is_dialled_with_the_host_name_in_the_host_header(
     assert headers["host"] == f"hooks.pinned.test:{receiver.port}"
     assert lookups["hooks.pinned.test"] == 1
     assert runs()[0].status == ActionStatus.SUCCEEDED
+
+
+# -- TLS to the checked address: SNI and the certificate check use the name ------
+def _certificate(tmp_path, name: str):
+    """A CA and a server certificate for `name`, made for the test."""
+    from datetime import UTC, datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def make(subject, issuer, key, signer, *, ca, san=None):
+        now = datetime.now(UTC)
+        builder = (
+            x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer)]))
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(hours=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+        )
+        if san:
+            builder = builder.add_extension(
+                x509.SubjectAlternativeName([x509.DNSName(san)]), critical=False
+            )
+        return builder.sign(signer, hashes.SHA256())
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = make("Test CA", "Test CA", ca_key, ca_key, ca=True)
+    cert = make(name, "Test CA", key, ca_key, ca=False, san=name)
+    pem = serialization.Encoding.PEM
+    (tmp_path / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (tmp_path / "server.pem").write_bytes(
+        cert.public_bytes(pem)
+        + key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
+    return tmp_path / "ca.pem", tmp_path / "server.pem"
+
+
+@pytest.mark.parametrize("certified", ["hooks.tls.test", "someone-else.test"])
+def test_tls_goes_to_the_checked_address_with_the_name_in_sni_and_the_certificate_check(
+    in_tenant, resolver, private_receivers, tmp_path, monkeypatch, certified
+):
+    import ssl
+
+    ca_file, server_file = _certificate(tmp_path, certified)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))  # trust the test CA only
+    answers, lookups = resolver
+    answers["hooks.tls.test"] = ["127.0.0.1", "10.255.255.1"]
+    names: list[str | None] = []
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(server_file)
+    context.sni_callback = lambda sock, name, ctx: names.append(name)
+    with Receiver() as receiver:
+        receiver.server.socket = context.wrap_socket(receiver.server.socket, server_side=True)
+        url = f"https://hooks.tls.test:{receiver.port}/hooks/csp"
+        rule("escalation_opened", actions=[webhook(url, "12345678")])
+        fire(factories.account())
+    assert names and set(names) == {"hooks.tls.test"}
+    assert lookups["hooks.tls.test"] == 1
+    run = runs()[0]
+    if certified == "hooks.tls.test":
+        [(headers, _body)] = receiver.deliveries
+        assert headers["host"] == f"hooks.tls.test:{receiver.port}"
+        assert run.status == ActionStatus.SUCCEEDED
+    else:  # the certificate is checked against the URL's name, not the address
+        assert receiver.deliveries == []
+        assert run.status == ActionStatus.RETRYING
+        assert "doesn't match" in run.last_error

@@ -3,7 +3,8 @@ headers that the published `standardwebhooks` library verifies, one
 `webhook-id` for every retry of a delivery (at-least-once: receivers dedupe
 on it), secrets generated as whsec_ and older raw secrets still working,
 the private-address check, and DNS rebinding refused: the connection goes
-to the address that was checked (the resolver is faked at
+to the address that was checked, with the URL's name in the Host header,
+in TLS SNI and in the certificate check (the resolver is faked at
 `socket.getaddrinfo`, the system boundary)."""
 
 from __future__ import annotations

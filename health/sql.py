@@ -237,7 +237,10 @@ RETURNING cardinality(external_ids)
 
 # Segment tracks sent before their user was put in a group are kept without
 # an account; once the user's group is known they move to that account and
-# are queued for the rollups. `users` NULL means every such user.
+# are queued for the rollups. `users` NULL means every such user. Rows
+# another placement holds (a request's, or the sweep's) are skipped rather
+# than waited for, so two never deadlock; the holder places them, and
+# should it roll back, the next sweep does.
 USER_ATTACH_SQL = (
     """
 WITH linked AS (
@@ -247,13 +250,17 @@ WITH linked AS (
       ON a.tenant_id = eu.tenant_id AND a.external_id = eu.account_external_id
     WHERE eu.tenant_id = %(tenant)s AND eu.account_external_id <> ''
       AND (%(users)s::text[] IS NULL OR eu.user_id = ANY(%(users)s::text[]))
+), picked AS (
+    SELECT e.occurred_at, e.id, l.account_id, l.account_external_id
+    FROM health_usageevent e JOIN linked l ON l.user_id = e.user_id
+    WHERE e.tenant_id = %(tenant)s AND e.account_id IS NULL AND e.account_external_id = ''
+    FOR UPDATE OF e SKIP LOCKED
 ), stored AS (
     UPDATE health_usageevent e
-    SET account_id = l.account_id, account_external_id = l.account_external_id,
+    SET account_id = p.account_id, account_external_id = p.account_external_id,
         updated_at = now()
-    FROM linked l
-    WHERE e.tenant_id = %(tenant)s AND e.account_id IS NULL AND e.account_external_id = ''
-      AND e.user_id = l.user_id
+    FROM picked p
+    WHERE e.tenant_id = %(tenant)s AND e.occurred_at = p.occurred_at AND e.id = p.id
     RETURNING e.account_id, e.event, e.user_id, (e.occurred_at AT TIME ZONE 'UTC')::date AS day
 ),
 """

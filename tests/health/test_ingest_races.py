@@ -10,6 +10,7 @@ from django.db import connection, transaction
 from csplatform.tenancy.context import tenant_context
 from health.debounce import schedule_once
 from health.models import UsageDailyAccount, UsageEvent, UsageMessage
+from health.segment import segment_messages_record
 from health.services import (
     health_rescore_flag_clear,
     usage_batch_record,
@@ -180,3 +181,37 @@ def test_message_ids_are_inserted_in_sorted_order_whatever_the_batch_order(tenan
         usage_batch_record(events=events)
         inserted = list(UsageMessage.objects.order_by("id").values_list("message_id", flat=True))
     assert inserted == sorted(e["message_id"] for e in events)
+
+
+@pytest.mark.django_db(transaction=True)  # several threads, several connections: real commits
+def test_segment_batches_naming_the_same_users_and_groups_in_shuffled_orders_never_deadlock():
+    tenant = make_tenant()
+    threads, rounds, users = 4, 4, 100
+    for r in range(rounds):
+        messages = [
+            {"type": "identify", "userId": f"r{r}-u{i:03d}", "traits": {"n": i}}
+            for i in range(users)
+        ]
+        messages += [
+            {"type": "group", "userId": f"r{r}-u{i:03d}", "groupId": f"r{r}-g{i % 10}"}
+            for i in range(users)
+        ]
+        messages += [
+            {"type": "track", "userId": f"r{r}-u{i:03d}", "event": "x", "messageId": f"r{r}-t{i}"}
+            for i in range(users)
+        ]
+        barrier = threading.Barrier(threads)
+
+        def send(seed, messages=messages, barrier=barrier):
+            shuffled = random.Random(seed).sample(messages, len(messages))
+            barrier.wait(timeout=30)
+            with tenant_context(tenant):
+                result = segment_messages_record(messages=shuffled)
+            assert result.rejected == []
+
+        seeds = [r * threads + s for s in range(threads)]
+        errors = run_threads([lambda seed=seed: send(seed) for seed in seeds])
+        assert errors == [], f"round {r}: {errors[:1]}"
+    with tenant_context(tenant):
+        assert UsageEvent.objects.count() == rounds * users
+        assert not UsageEvent.objects.filter(account__isnull=True).exists()

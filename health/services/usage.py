@@ -190,6 +190,8 @@ def usage_rollups_fold(*, tenant: Tenant, chunk: int = 200, max_chunks: int = 10
     and emit one `usage_recorded` per account per fold (not one per event or
     per batch). Each chunk is one transaction: the queue rows are deleted as
     they are counted, so a retried or concurrent fold counts nothing twice.
+    First, events whose account was created while their batch was in flight
+    are attached and queued (`usage_late_attach`), so this fold counts them.
     Returns the number of batches folded."""
     usage_late_attach(tenant=tenant)
     folded = 0

@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_ENGAGEMENT_KINDS = ["note", "meeting_logged", "call_logged", "task_completed"]
 RESCORE_CHUNK = 5000
-RESCORE_FLAG = "health-rescore-scheduled"
+_RESCORE_FLAG = "health-rescore-scheduled"
 
 
 def health_defaults_ensure() -> HealthSettings:
@@ -282,7 +282,7 @@ def _rescore_schedule(tenant_id: int) -> bool:
     from health.tasks import rescore_requested
 
     return schedule_once(
-        RESCORE_FLAG,
+        _RESCORE_FLAG,
         tenant_id,
         ttl=60,
         send=lambda: rescore_requested.apply_async(
@@ -292,7 +292,7 @@ def _rescore_schedule(tenant_id: int) -> bool:
 
 
 def health_rescore_flag_clear(*, tenant_id: int) -> None:
-    schedule_clear(RESCORE_FLAG, tenant_id)
+    schedule_clear(_RESCORE_FLAG, tenant_id)
 
 
 def health_rescore_pending(*, tenant: Tenant) -> int:

@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 MAX_NAME = 200
 PROPERTIES_MAX_DEPTH = 30
 FOLD_DEBOUNCE_SECONDS = 10
-FOLD_FLAG = "usage-fold-scheduled"
+_FOLD_FLAG = "usage-fold-scheduled"
 
 
 @dataclass
@@ -174,7 +174,7 @@ def usage_fold_schedule(*, tenant_id: int) -> bool:
     from health.tasks import fold_usage_rollups
 
     return schedule_once(
-        FOLD_FLAG,
+        _FOLD_FLAG,
         tenant_id,
         ttl=FOLD_DEBOUNCE_SECONDS,
         send=lambda: fold_usage_rollups.delay(tenant_id),
@@ -182,7 +182,7 @@ def usage_fold_schedule(*, tenant_id: int) -> bool:
 
 
 def usage_fold_flag_clear(*, tenant_id: int) -> None:
-    schedule_clear(FOLD_FLAG, tenant_id)
+    schedule_clear(_FOLD_FLAG, tenant_id)
 
 
 def usage_rollups_fold(*, tenant: Tenant, chunk: int = 200, max_chunks: int = 1000) -> int:

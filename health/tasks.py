@@ -18,6 +18,7 @@ from health.services import (
     usage_partitions_ensure,
     usage_rollups_fold,
     usage_rollups_fold_all,
+    usage_unattached_requeue,
 )
 
 
@@ -29,7 +30,10 @@ def ensure_usage_partitions() -> int:
 @shared_task
 def prune_usage_message_ids() -> int:
     removed = usage_messages_prune(older_than=timedelta(days=settings.USAGE_DEDUPE_DAYS))
-    # The ingestion log rides on the same hourly sweep rather than a beat entry of its own.
+    # Ride on the same hourly sweep rather than beat entries of their own:
+    # the ingestion log's prune, and the backstop that finds unattached
+    # events whose account exists (the fold sweep then attaches them).
+    usage_unattached_requeue()
     return removed + ingestion_log_prune(older_than=timedelta(days=settings.INGESTION_LOG_DAYS))
 
 

@@ -21,9 +21,16 @@ from csplatform.tenancy.context import current_tenant_id, tenant_context
 from csplatform.tenancy.models import Tenant
 from csplatform.tenancy.tasks import for_each_tenant
 from health.debounce import schedule_clear, schedule_once
-from health.models import Feature, UsageMessage, UsagePending
+from health.models import Feature, UsageMessage, UsagePending, UsageUnattached
 from health.services.scores import health_rescore_request
-from health.sql import ATTACH_SQL, FOLD_SQL, INGEST_SQL, USER_ATTACH_SQL
+from health.sql import (
+    ATTACH_SQL,
+    FOLD_SQL,
+    INGEST_SQL,
+    LATE_ATTACH_SQL,
+    UNATTACHED_REQUEUE_SQL,
+    USER_ATTACH_SQL,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -135,8 +142,10 @@ def usage_batch_record(*, events: list, account_required: bool = True) -> BatchR
     tenant_id = current_tenant_id()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(INGEST_SQL, {"rows": payload, "tenant": tenant_id})
-        stored, attached = cursor.fetchone()
-        if attached:
+        stored, attached, unattached = cursor.fetchone()
+        # Unattached events with an external id need the fold too: their
+        # account may have been created while the statement ran.
+        if attached or unattached:
             _fold_on_commit(tenant_id)
     result.accepted = stored
     result.duplicates += len(rows) - stored
@@ -181,7 +190,10 @@ def usage_rollups_fold(*, tenant: Tenant, chunk: int = 200, max_chunks: int = 10
     and emit one `usage_recorded` per account per fold (not one per event or
     per batch). Each chunk is one transaction: the queue rows are deleted as
     they are counted, so a retried or concurrent fold counts nothing twice.
+    First, events whose account was created while their batch was in flight
+    are attached and queued (`usage_late_attach`), so this fold counts them.
     Returns the number of batches folded."""
+    usage_late_attach(tenant=tenant)
     folded = 0
     for _ in range(max_chunks):
         with tenant_context(tenant), connection.cursor() as cursor:
@@ -213,11 +225,41 @@ def usage_rollups_fold_all() -> int:
         with tenant_context(tenant):
             # Also places tracks whose user was grouped by a racing request.
             usage_attach_users(user_ids=None)
-            pending = UsagePending.objects.exists()
+            pending = UsagePending.objects.exists() or UsageUnattached.objects.exists()
         # The fold commits chunk by chunk, so it runs outside that context.
         return usage_rollups_fold(tenant=tenant) if pending else 0
 
     return sum(for_each_tenant(fold, in_context=False))
+
+
+def usage_late_attach(*, tenant: Tenant, chunk: int = 500, max_chunks: int = 100) -> int:
+    """Attach the events that batches stored without an account whose
+    external id names one now (created while the batch was in flight), and
+    queue them for the rollups. Each chunk of ids is one transaction; the
+    ids are deleted as they are looked up. Returns the events attached."""
+    attached = 0
+    for _ in range(max_chunks):
+        with tenant_context(tenant), connection.cursor() as cursor:
+            cursor.execute(LATE_ATTACH_SQL, {"tenant": tenant.pk, "limit": chunk})
+            taken, moved = cursor.fetchone()
+        attached += moved
+        if taken < chunk:
+            break
+    return attached
+
+
+def usage_unattached_requeue() -> int:
+    """The hourly backstop: queue for the next fold every external id of
+    unattached events that names an account, whatever stored them. Crosses
+    tenants deliberately, one tenant context at a time. Returns the ids."""
+
+    def requeue(tenant: Tenant) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(UNATTACHED_REQUEUE_SQL, {"tenant": tenant.pk})
+            row = cursor.fetchone()
+        return row[0] if row else 0
+
+    return sum(for_each_tenant(requeue))
 
 
 def usage_attach(*, account_id: int, external_id: str) -> int:

@@ -9,7 +9,7 @@ from django.db import connection
 from csplatform.celery import app as celery_app
 from csplatform.events.models import DomainEvent
 from csplatform.tenancy.context import tenant_context
-from health.models import UsageDailyAccount, UsagePending
+from health.models import UsageDailyAccount, UsageEvent, UsagePending, UsageUnattached
 from health.ratelimit import redis_client
 from health.services import (
     usage_batch_record,
@@ -17,6 +17,7 @@ from health.services import (
     usage_fold_schedule,
     usage_rollups_fold,
     usage_rollups_fold_all,
+    usage_unattached_requeue,
 )
 from tests import factories
 from tests.conftest import make_tenant
@@ -41,6 +42,64 @@ def test_only_batches_with_known_accounts_are_queued(tenant):
     with tenant_context(tenant):
         queued = UsagePending.objects.get()
     assert sorted(queued.counts) == [1, 1]  # two events of acme-1; the unknown one waits
+
+
+def unattached(tenant) -> list:
+    with tenant_context(tenant):
+        return sorted(UsageEvent.objects.filter(account__isnull=True).values_list("user_id"))
+
+
+def test_ids_stored_without_an_account_are_looked_up_again_by_the_next_fold(tenant):
+    """Here the account's `account_identified` handler never runs (on-commit
+    callbacks do not fire in this test's transaction), as when the batch
+    commits after it: the fold alone attaches and counts the events."""
+    post(client_for(tenant), [ev(1, account_id="late-co"), ev(2, account_id="late-co")])
+    post(client_for(tenant), [ev(3, account_id="late-co"), ev(4, account_id="no-such-co")])
+    with tenant_context(tenant):
+        assert sorted(u.external_ids for u in UsageUnattached.objects.all()) == [
+            ["late-co"],
+            ["late-co", "no-such-co"],
+        ]
+        acct = factories.account(external_id="late-co")
+    assert usage_rollups_fold_all() == 1  # the batch the attachment queued
+    assert unattached(tenant) == [("u4",)]  # no account of that id: left as it is
+    with tenant_context(tenant):
+        assert UsageDailyAccount.objects.get(account=acct).events == 3
+        assert not UsageUnattached.objects.exists()  # looked up once, then forgotten
+        assert rollups() == recount()
+    assert usage_rollups_fold_all() == 0
+
+
+def test_a_batch_of_unknown_accounts_schedules_a_fold(tenant, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks() as callbacks:
+        post(client_for(tenant), [ev(1, account_id="nobody-yet")])
+    assert len(callbacks) == 1  # the fold (debounced), which looks the id up again
+    with django_capture_on_commit_callbacks() as callbacks, tenant_context(tenant):
+        # A Segment track of a user in no group yet: placed by its group, not by the fold.
+        track = {"event": "x", "user_id": "u9"}
+        stored = usage_batch_record(events=[track], account_required=False)
+    assert stored.accepted == 1 and callbacks == []
+    with tenant_context(tenant):
+        assert UsageUnattached.objects.count() == 1  # the first batch's id only
+
+
+def test_the_hourly_backstop_requeues_unattached_events_whose_account_exists(tenant, other_tenant):
+    """Events that missed both the handler and the fold (stored before the
+    lookup existed): the hourly sweep finds them for the next fold."""
+    for t in (tenant, other_tenant):
+        post(client_for(t), [ev(1, account_id="old-co"), ev(2, account_id="never-co")])
+        with tenant_context(t):
+            UsageUnattached.objects.all().delete()  # as if stored before the fix
+            factories.account(external_id="old-co")
+    usage_rollups_fold_all()
+    assert unattached(tenant) == [("u1",), ("u2",)]
+    assert usage_unattached_requeue() == 2  # one id per tenant; "never-co" names nothing
+    usage_rollups_fold_all()
+    for t in (tenant, other_tenant):
+        assert unattached(t) == [("u2",)]
+        with tenant_context(t):
+            assert rollups() == recount()
+    assert usage_unattached_requeue() == 0
 
 
 def test_the_sweep_folds_every_tenant_that_has_a_queue(tenant, other_tenant):

@@ -125,6 +125,9 @@ def test_too_many_events_or_bytes_is_413(tenant, settings):
     assert post(client, [ev(i) for i in range(1001)]).status_code == 413
     settings.USAGE_MAX_BODY_BYTES = 500
     assert post(client, [ev(i) for i in range(20)]).status_code == 413
+    # Too large is answered before parsing: not a 400 for the JSON.
+    not_json = client.post(URL, data="{not json " * 100, content_type="application/json")
+    assert (not_json.status_code, not_json.json()["code"]) == (413, "too_large")
     assert stored(tenant) == []
 
 

@@ -79,11 +79,37 @@ def queued() -> list[Queued]:
     return found
 
 
-def purge_queues() -> None:
-    """Drop whatever a test left queued, so no later worker runs it."""
+def _unacked() -> dict[bytes, str]:
+    """kombu's ledger of messages delivered to a worker and not acknowledged
+    (tag -> [message, exchange, queue]), ours only: tag -> task name."""
     import redis
 
-    redis.Redis.from_url(settings.REDIS_URL).delete(*(key for _q, _p, key in _queue_keys()))
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    found = {}
+    for tag, entry in client.hgetall("unacked").items():
+        message, _exchange, queue = json.loads(entry)
+        if queue in worker_queues():
+            found[tag] = message["headers"]["task"]
+    return found
+
+
+def unacknowledged() -> list[str]:
+    """The tasks of our queues that a worker took and never acknowledged:
+    Redis hands them back only after the visibility timeout."""
+    return sorted(_unacked().values())
+
+
+def purge_queues() -> None:
+    """Drop whatever a test left queued, so no later worker runs it, and the
+    messages a killed worker left unacknowledged, which Redis would otherwise
+    hand back to our queues after the visibility timeout."""
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.delete(*(key for _q, _p, key in _queue_keys()))
+    if tags := list(_unacked()):
+        client.hdel("unacked", *tags)
+        client.zrem("unacked_index", *tags)
 
 
 _sentinels: dict[str, threading.Event] = {}

@@ -187,3 +187,15 @@ def test_another_tenants_key_cannot_read_through_the_base(tenant, other_tenant, 
         account = factories.account()
     other = key_client(other_tenant, Role.ADMIN)
     _is_error(other.get(f"/api/v1/accounts/{account.pk}/"), 404)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/api/v1/accounts/", "/api/v1/accounts/external/crm-1/", "/api/v1/contacts/external/c-1/"],
+)
+def test_options_describes_the_route_without_loading_anything(api, path):
+    response = api.options(path)
+    assert response.status_code == 200
+    assert (
+        "PUT" in response.json()["allowed_methods"] or "POST" in response.json()["allowed_methods"]
+    )

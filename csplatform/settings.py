@@ -153,7 +153,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     # Redelivery of a message whose worker died. Kept at an hour so that no
     # long task (the nightly re-score, a big fold) is delivered twice while
     # it runs; nothing waits for it: every job's state is in the database and
-    # beat's sweeps resume it within a minute (README, "Background work").
+    # beat's sweeps resume it within a minute (README, "Domain events and
+    # background work").
     "visibility_timeout": 3600,
 }
 CELERY_TASK_DEFAULT_QUEUE = "celery"

@@ -2,8 +2,10 @@
 (what people and rules wait on is never behind bulk work), and a sweep that
 re-sends only overdue events, backing off."""
 
+import re
 import threading
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -157,3 +159,11 @@ def test_stage_changes_are_handled_before_a_bulk_backlog_queued_ahead_of_them():
         purge_queues()
     assert handled[:3] == ["stage_changed"] * 3
     assert handled.count("usage_recorded") == backlog
+
+
+def test_the_production_worker_consumes_every_queue():
+    """An urgent event on a queue nobody consumes would never be delivered."""
+    compose = (Path(__file__).resolve().parents[2] / "docker-compose.yml").read_text()
+    [worker] = re.findall(r'"worker", .*"-Q", "([^"]+)"', compose)
+    # the names outside the test block of settings.py
+    assert worker.split(",") == ["csp-urgent", "celery", "csp-bulk"]

@@ -232,10 +232,11 @@ def test_renaming_an_external_id_attaches_its_early_events(
     assert [e.account_id for e in stored(tenant)] == [acct.pk]
 
 
-def test_usage_recorded_is_one_event_per_account_per_fold(tenant):
+def test_usage_recorded_is_one_event_per_account_per_window(tenant, settings):
     """Emitted once the rollups include the events (health re-scores from the
-    rollups), coalesced per account over every batch the fold takes."""
+    rollups), coalesced per account over every batch of the window."""
     from csplatform.events.models import DomainEvent
+    from csplatform.events.services import events_coalesced_record_due
     from health.services import usage_rollups_fold
 
     with tenant_context(tenant):
@@ -249,6 +250,10 @@ def test_usage_recorded_is_one_event_per_account_per_fold(tenant):
     post(client_for(tenant), [ev(50, account_id="a-1"), ev(51, account_id="a-1")])
 
     def recorded():
+        # what beat does once the window has passed
+        events_coalesced_record_due(
+            now=timezone.now() + timedelta(seconds=settings.EVENT_COALESCE_SECONDS)
+        )
         with tenant_context(tenant):
             return sorted(
                 (e.account_id, e.payload["events"])

@@ -642,7 +642,7 @@ def start_worker() -> subprocess.Popen:
 
     env = {**os.environ, "CSP_LOG_LEVEL": "WARNING"}
     env.pop("CSP_HEALTH_RESCORE_DELAY_SECONDS", None)  # the production default
-    queues = f"{settings.CELERY_TASK_DEFAULT_QUEUE},{settings.CELERY_FRESH_QUEUE}"
+    queues = ",".join(settings.WORKER_QUEUES)
     proc = subprocess.Popen(
         [
             sys.executable,

@@ -16,10 +16,19 @@ Then, with gunicorn and a real Celery worker started as in production:
   through Django's test client in this process;
 - SAMPLES onboarding accounts moved to adoption one at a time (forced by the
   leader, as `account_transition` does for the API), each timed from the
-  commit until its playbook tasks exist (polled every 10 ms).
+  commit until its playbook tasks exist (polled every 10 ms);
+- the loaded run: SAMPLES other onboarding accounts moved the same way while
+  usage is ingested through the API at a steady LOAD_RATE events/s by
+  LOAD_CLIENTS clients (each with its own API key, batches of LOAD_BATCH
+  events over LOAD_ACCOUNTS accounts), after LOAD_WARMUP_S of it.
+
+Celery beat runs beside the worker, as in production (it records the
+coalesced `usage_recorded` and runs the sweeps).
 
 Prints `name: value` lines. The tenant is deleted at the end (BENCH_KEEP=1
-keeps it). BENCH_ACCOUNTS, BENCH_TASKS, BENCH_SAMPLES shrink it.
+keeps it). BENCH_ACCOUNTS, BENCH_TASKS, BENCH_SAMPLES shrink it; the load is
+set by BENCH_LOAD_EVENTS_PER_S, BENCH_LOAD_CLIENTS, BENCH_LOAD_BATCH,
+BENCH_LOAD_ACCOUNTS and BENCH_LOAD_WARMUP_S.
 
     make bench-work
 """
@@ -28,13 +37,17 @@ from __future__ import annotations
 
 import http.client
 import importlib.util
+import json
 import logging
 import os
 import random
 import statistics
+import subprocess
 import sys
+import tempfile
+import threading
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,6 +63,12 @@ WARMUP = 5
 EVENT_TIMEOUT_S = 30.0
 KEEP = os.environ.get("BENCH_KEEP", "") == "1"
 SEED = 20261123
+LOAD_RATE = int(os.environ.get("BENCH_LOAD_EVENTS_PER_S", "2000"))
+LOAD_CLIENTS = int(os.environ.get("BENCH_LOAD_CLIENTS", "8"))
+LOAD_BATCH = int(os.environ.get("BENCH_LOAD_BATCH", "100"))
+LOAD_ACCOUNTS = int(os.environ.get("BENCH_LOAD_ACCOUNTS", "500"))
+LOAD_WARMUP_S = float(os.environ.get("BENCH_LOAD_WARMUP_S", "15"))
+LOAD_NAMES = ["login", "report_viewed", "dashboard_opened", "export_csv", "workflow_run"]
 
 # The server, worker and tenant helpers are the health bench's.
 _spec = importlib.util.spec_from_file_location("bench_health", ROOT / "bench" / "health.py")
@@ -241,7 +260,7 @@ def event_to_tasks(tenant, leader, accounts) -> list[float | None]:
     from work.models import Task
 
     samples: list[float | None] = []
-    for account in accounts[:SAMPLES]:
+    for account in accounts:
         with tenant_context(tenant):
             account_transition(
                 account_id=account.pk,
@@ -263,6 +282,101 @@ def event_to_tasks(tenant, leader, accounts) -> list[float | None]:
     return samples
 
 
+class UsageLoad:
+    """LOAD_CLIENTS threads posting usage batches through the API at a steady
+    LOAD_RATE events/s in all, each on its own API key (so the per-key rate
+    limit is not what is measured). A client that falls behind sends at once
+    rather than skipping, so the rate it reached is printed."""
+
+    def __init__(self, port: int, keys: list[str], external_ids: list[str]):
+        self.port, self.keys, self.external_ids = port, keys, external_ids
+        self.stop_event = threading.Event()
+        self.lock = threading.Lock()
+        self.events = self.errors = 0
+        self.threads = [threading.Thread(target=self._client, args=(i,)) for i in range(len(keys))]
+
+    def _batch(self, rng: random.Random, tag: str) -> bytes:
+        now = datetime.now(UTC)
+        return json.dumps(
+            {
+                "batch": [
+                    {
+                        "account_id": rng.choice(self.external_ids),
+                        "event": rng.choice(LOAD_NAMES),
+                        "user_id": f"load-user-{rng.randrange(50)}",
+                        "timestamp": (now - timedelta(milliseconds=j)).isoformat(),
+                        "message_id": f"{tag}-{j}",
+                    }
+                    for j in range(LOAD_BATCH)
+                ]
+            }
+        ).encode()
+
+    def _client(self, index: int) -> None:
+        rng = random.Random(SEED + index)
+        interval = len(self.keys) * LOAD_BATCH / LOAD_RATE  # between one client's batches
+        headers = {
+            "Authorization": f"Bearer {self.keys[index]}",
+            "Content-Type": "application/json",
+        }
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=60)
+        next_at = self.started + index * interval / len(self.keys)  # staggered
+        n = 0
+        while not self.stop_event.is_set():
+            if self.stop_event.wait(max(0.0, next_at - time.perf_counter())):
+                break
+            next_at += interval
+            body = self._batch(rng, f"load-{self.tag}-{index}-{n}")
+            n += 1
+            try:
+                conn.request("POST", "/api/v1/events", body=body, headers=headers)
+                response = conn.getresponse()
+                data = response.read()
+                accepted = json.loads(data)["accepted"] if response.status == 200 else None
+            except (OSError, http.client.HTTPException, ValueError):
+                conn.close()
+                accepted = None
+            with self.lock:
+                if accepted is None:
+                    self.errors += 1
+                else:
+                    self.events += accepted
+        conn.close()
+
+    def start(self) -> UsageLoad:
+        self.tag = f"{int(time.time())}"
+        self.started = time.perf_counter()
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def stop(self) -> tuple[float, int]:
+        """Events per second accepted, and failed requests."""
+        self.stop_event.set()
+        for thread in self.threads:
+            thread.join()
+        return self.events / (time.perf_counter() - self.started), self.errors
+
+
+def load_keys(tenant) -> list[str]:
+    from csplatform.tenancy.context import tenant_context
+    from csplatform.tenancy.services import api_key_create
+
+    with tenant_context(tenant):
+        return [
+            api_key_create(name=f"bench load {i}", role="csm").secret for i in range(LOAD_CLIENTS)
+        ]
+
+
+def start_beat(schedule: Path) -> subprocess.Popen:
+    env = {**os.environ, "CSP_LOG_LEVEL": "WARNING"}
+    # fmt: off
+    argv = [sys.executable, "-m", "celery", "-A", "csplatform", "beat",
+            "-l", "warning", "--schedule", str(schedule)]
+    # fmt: on
+    return subprocess.Popen(argv, cwd=ROOT, env=env)
+
+
 def main() -> None:
     import django
 
@@ -275,10 +389,14 @@ def main() -> None:
     rng = random.Random(SEED)
     setup_start = time.perf_counter()
     tenant = common.tenant_create("work")
-    server = worker = None
+    server = worker = beat = load = None
     out: list[tuple[str, object]] = []
     try:
         csms, leader, movers = build(tenant, rng)
+        keys = load_keys(tenant)
+        from health.services import usage_partitions_ensure
+
+        usage_partitions_ensure()  # the raw events' partition of this month
         common.analyze()
         setup_s = time.perf_counter() - setup_start
         csm = csms[0]
@@ -290,15 +408,32 @@ def main() -> None:
         port = common.free_port()
         server = common.start_server(port)
         worker = common.start_worker()
+        beat = start_beat(Path(tempfile.mkdtemp()) / "celerybeat-schedule")
         queue = page_times(port, queue_path, session_cookie(csm))
         capacity = page_times(port, capacity_path, session_cookie(leader))
-        samples = event_to_tasks(tenant, leader, movers)
+        samples = event_to_tasks(tenant, leader, movers[:SAMPLES])
+        # The loaded run: the next SAMPLES movers while usage streams in for
+        # accounts that are not moved (in steady state after the warm-up).
+        first = SAMPLES * 2
+        loaded_ids = [f"bench-{i}" for i in range(first, min(ACCOUNTS, first + LOAD_ACCOUNTS))]
+        load = UsageLoad(port, keys, loaded_ids).start()
+        time.sleep(LOAD_WARMUP_S)
+        loaded = event_to_tasks(tenant, leader, movers[SAMPLES : SAMPLES * 2])
+        load_rate, load_errors = load.stop()
+        load = None
     finally:
-        common.stop_processes(worker, server)
+        if load is not None:
+            load.stop()
+        common.stop_processes(beat, worker, server)
         if not KEEP:
             common.tenant_delete(tenant.pk)
 
-    delays = [EVENT_TIMEOUT_S * 1000 if s is None else s for s in samples]
+    def ms(values: list[float | None]) -> list[float]:
+        return [EVENT_TIMEOUT_S * 1000 if v is None else v for v in values]
+
+    delays, loaded_delays = ms(samples), ms(loaded)
+    idle_p95 = common.percentile(delays, 0.95)
+    loaded_p95 = common.percentile(loaded_delays, 0.95)
     out += [
         ("accounts", ACCOUNTS),
         ("csms", CSMS),
@@ -313,8 +448,17 @@ def main() -> None:
         ("event_to_tasks_samples", len(samples)),
         ("event_to_tasks_timeouts", sum(s is None for s in samples)),
         ("event_to_tasks_p50_ms", f"{statistics.median(delays):.0f}"),
-        ("event_to_tasks_p95_ms", f"{common.percentile(delays, 0.95):.0f}"),
+        ("event_to_tasks_p95_ms", f"{idle_p95:.0f}"),
         ("event_to_tasks_max_ms", f"{max(delays):.0f}"),
+        ("loaded_ingest_target_events_per_s", LOAD_RATE),
+        ("loaded_ingest_events_per_s", f"{load_rate:.0f}"),
+        ("loaded_ingest_failed_requests", load_errors),
+        ("event_to_tasks_loaded_samples", len(loaded)),
+        ("event_to_tasks_loaded_timeouts", sum(s is None for s in loaded)),
+        ("event_to_tasks_loaded_p50_ms", f"{statistics.median(loaded_delays):.0f}"),
+        ("event_to_tasks_loaded_p95_ms", f"{loaded_p95:.0f}"),
+        ("event_to_tasks_loaded_max_ms", f"{max(loaded_delays):.0f}"),
+        ("loaded_vs_idle_p95_ratio", f"{loaded_p95 / idle_p95:.2f}"),
     ]
     for name, value in out:
         print(f"{name}: {value}")

@@ -179,7 +179,7 @@ def main() -> int:
                 "--access-logfile", "-", "--graceful-timeout", "10"],
         "worker": [PY, "-m", "celery", "-A", "csplatform", "worker",
                    "-l", "info", "--concurrency", "2",
-                   "-Q", f"{conf.CELERY_TASK_DEFAULT_QUEUE},{conf.CELERY_FRESH_QUEUE}"],
+                   "-Q", ",".join(conf.WORKER_QUEUES)],
         "beat": [PY, "-m", "celery", "-A", "csplatform", "beat",
                  "-l", "info", "--schedule", str(conf.DATA_DIR / "celerybeat-schedule")],
     }

@@ -49,6 +49,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every request gets an id that its log lines and 5xx bodies carry.
     "csplatform.ui.errors.RequestIdMiddleware",
+    # Outside the tenant middleware and its transaction: a request that fails
+    # because PostgreSQL is gone (restart, dropped connection, failed commit)
+    # answers 503 with Retry-After, and the dead connection is discarded.
+    "csplatform.api.unavailable.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -98,7 +102,20 @@ def _database(url: str) -> dict:
         "HOST": query.get("host", [parsed.hostname or ""])[0],
         "PORT": str(parsed.port or ""),
         "CONN_MAX_AGE": int(env("DATABASE_CONN_MAX_AGE", "60")),
+        # A kept connection is checked before its first use in each request or
+        # task, so one the server dropped is replaced, not used.
         "CONN_HEALTH_CHECKS": True,
+        "OPTIONS": {
+            # A server that is down answers at once; one that is unreachable
+            # must not hold a web worker past gunicorn's timeout.
+            "connect_timeout": int(env("DATABASE_CONNECT_TIMEOUT", "5")),
+            # TCP connections (not unix sockets): find a peer that vanished
+            # without closing, instead of waiting on it for hours.
+            "keepalives": 1,
+            "keepalives_idle": 30,
+            "keepalives_interval": 10,
+            "keepalives_count": 3,
+        },
     }
 
 
@@ -130,31 +147,69 @@ CACHES = {
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", _celery_redis(REDIS_URL))
 CELERY_RESULT_BACKEND = None
+# A task is acknowledged once it has run, and each worker process reserves
+# one message at a time, so the next one it takes is always chosen by the
+# priorities below, never by what it prefetched.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-CELERY_TASK_DEFAULT_QUEUE = "celery"
-# Work whose delay users see (rollups after an ingest, scores after usage)
-# gets a queue of its own, so a backlog of other tasks cannot hold it up;
-# every worker consumes both (see runall.py and docker-compose.yml).
-CELERY_FRESH_QUEUE = "csp-fresh"
-CELERY_TASK_ROUTES = {
-    "health.tasks.fold_usage_rollups": {"queue": "csp-fresh"},
-    "health.tasks.fold_all_usage_rollups": {"queue": "csp-fresh"},
-    "health.tasks.rescore_requested": {"queue": "csp-fresh"},
-    "health.tasks.rescore_sweep": {"queue": "csp-fresh"},
+# Three queues, every worker consumes all of them (runall.py, docker-compose.yml):
+# - urgent: domain events people and rules wait on (every kind the catalogue
+#   does not mark bulk), sent at priority 0;
+# - default: beat's sweeps, rule-action retries, anything else;
+# - bulk: usage folds, re-scores and the bulk event kinds (usage_recorded).
+# With Redis a priority is a list of its own per queue, and a worker polls
+# every queue's priority-0 list before any other: an urgent event is the next
+# task a free worker process takes, whatever backlog the other queues hold.
+# Default and bulk share priority 5 and take turns (round robin), so neither
+# starves the other. Redis priorities count down: 0 is the highest.
+CELERY_URGENT_PRIORITY = 0
+CELERY_TASK_DEFAULT_PRIORITY = 5
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "priority_steps": [CELERY_URGENT_PRIORITY, CELERY_TASK_DEFAULT_PRIORITY],
+    # Redelivery of a message whose worker died. Kept at an hour so that no
+    # long task (the nightly re-score, a big fold) is delivered twice while
+    # it runs; nothing waits for it: every job's state is in the database and
+    # beat's sweeps resume it within a minute (README, "Domain events and
+    # background work").
+    "visibility_timeout": 3600,
 }
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_URGENT_QUEUE = "csp-urgent"
+CELERY_BULK_QUEUE = "csp-bulk"
+_BULK_TASKS = [
+    "health.tasks.fold_usage_rollups",
+    "health.tasks.fold_all_usage_rollups",
+    "health.tasks.rescore_requested",
+    "health.tasks.rescore_sweep",
+    "health.tasks.rescore_nightly",
+]
+# csplatform.events routes dispatch_event itself, by the event's kind.
+CELERY_TASK_ROUTES = {name: {"queue": CELERY_BULK_QUEUE} for name in _BULK_TASKS}
 # Seconds a re-score waits so that a burst of signals for an account costs one.
 HEALTH_RESCORE_DELAY_SECONDS = int(env("CSP_HEALTH_RESCORE_DELAY_SECONDS", "5"))
+# A tenant's usage is folded into the rollups at most once per this many
+# seconds: the first batch after a quiet spell at once, later ones together
+# at the end of the window.
+USAGE_FOLD_WINDOW_SECONDS = max(1, int(env("CSP_USAGE_FOLD_WINDOW_SECONDS", "10")))
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
-# Seconds between sweeps that re-dispatch domain events whose dispatch was lost.
-EVENT_SWEEP_SECONDS = int(env("CSP_EVENT_SWEEP_SECONDS", "60"))
+# How often beat re-sends domain events whose delivery is overdue.
+EVENT_SWEEP_SECONDS = max(1, int(env("CSP_EVENT_SWEEP_SECONDS", "15")))
+# An event not handled this long after it was sent is sent again, then after
+# twice as long, four times, ... up to 16 times as long.
+EVENT_REDISPATCH_SECONDS = max(1, int(env("CSP_EVENT_REDISPATCH_SECONDS", "30")))
+# Coalesced kinds (usage_recorded) are summed per account over this window,
+# and beat records the due ones this often.
+EVENT_COALESCE_SECONDS = max(1, int(env("CSP_EVENT_COALESCE_SECONDS", "10")))
 CELERY_BEAT_SCHEDULE = {
-    "redispatch-lost-domain-events": {
+    "redispatch-overdue-domain-events": {
         "task": "csplatform.events.tasks.sweep_undispatched_events",
         "schedule": float(EVENT_SWEEP_SECONDS),
+    },
+    "record-coalesced-domain-events": {
+        "task": "csplatform.events.tasks.record_coalesced_events",
+        "schedule": float(EVENT_COALESCE_SECONDS),
     },
     "prune-usage-message-ids": {
         "task": "health.tasks.prune_usage_message_ids",
@@ -314,6 +369,10 @@ if "pytest" in sys.modules:
     _xdist = env("PYTEST_XDIST_WORKER")
     _test_name = f"csp-test-{_xdist}" if _xdist else "csp-test"
     CELERY_TASK_DEFAULT_QUEUE = _test_name
-    CELERY_FRESH_QUEUE = f"{_test_name}-fresh"
-    CELERY_TASK_ROUTES = {name: {"queue": CELERY_FRESH_QUEUE} for name in CELERY_TASK_ROUTES}
+    CELERY_URGENT_QUEUE = f"{_test_name}-urgent"
+    CELERY_BULK_QUEUE = f"{_test_name}-bulk"
+    CELERY_TASK_ROUTES = {name: {"queue": CELERY_BULK_QUEUE} for name in _BULK_TASKS}
     CACHES["default"]["KEY_PREFIX"] = _test_name
+
+# Every worker consumes all three (set after the test names above).
+WORKER_QUEUES = [CELERY_URGENT_QUEUE, CELERY_TASK_DEFAULT_QUEUE, CELERY_BULK_QUEUE]

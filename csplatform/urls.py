@@ -3,6 +3,7 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from csplatform.api.ping import PingView
 from csplatform.ui import errors
 
 urlpatterns = [
@@ -16,6 +17,7 @@ urlpatterns = [
     path("t/<slug:tenant_slug>/rules/", include("work.urls_rules")),
     path("t/<slug:tenant_slug>/capacity/", include("work.urls_capacity")),
     path("t/<slug:tenant_slug>/work/", include("work.urls_queue")),
+    path("api/v1/ping/", PingView.as_view(), name="api-ping"),
     path("api/v1/", include("lifecycle.api.urls")),
     path("api/v1/", include("health.api.urls")),
     path("api/v1/", include("work.api.urls_playbooks")),

@@ -27,6 +27,7 @@ SELECT %(tenant)s, x.user_id, coalesce(x.account_external_id, ''), coalesce(x.em
        coalesce(x.traits, '{}'::jsonb), now(), now(), now()
 FROM jsonb_to_recordset(%(rows)s::jsonb)
      AS x(user_id text, account_external_id text, email text, traits jsonb)
+ORDER BY x.user_id
 ON CONFLICT (tenant_id, user_id) DO UPDATE SET
     account_external_id = coalesce(nullif(EXCLUDED.account_external_id, ''),
                                    health_enduser.account_external_id),
@@ -96,7 +97,9 @@ def segment_messages_record(*, messages: list) -> BatchResult:
             result.rejected.append({"index": index, "reason": f"unsupported type {kind!r}"})
 
     with transaction.atomic():
-        for group_id, traits in groups.items():
+        # Accounts, like end users (END_USERS_SQL), are written in key order:
+        # batches naming the same ones in another order never deadlock.
+        for group_id, traits in sorted(groups.items()):
             _group_upsert(group_id, traits)
         if users:
             with connection.cursor() as cursor:

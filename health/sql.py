@@ -86,8 +86,11 @@ WITH input AS (
         message_id text, account_external_id text, user_id text, event text,
         occurred_at timestamptz, properties jsonb)
 ), fresh AS (
+    -- In message-id order: concurrent batches with the same ids (retries in
+    -- another order) then lock them in one order and never deadlock.
+    -- PostgreSQL inserts the rows of INSERT ... SELECT ... ORDER BY in order.
     INSERT INTO health_usagemessage (tenant_id, message_id, created_at, updated_at)
-    SELECT %(tenant)s, message_id, now(), now() FROM input
+    SELECT %(tenant)s, message_id, now(), now() FROM input ORDER BY message_id
     ON CONFLICT (tenant_id, message_id) DO NOTHING
     RETURNING message_id
 ), known AS (
@@ -104,7 +107,16 @@ WITH input AS (
     FROM input i
     JOIN fresh f USING (message_id)
     LEFT JOIN known a ON a.external_id = i.account_external_id
-    RETURNING account_id, event, user_id, (occurred_at AT TIME ZONE 'UTC')::date AS day
+    RETURNING account_id, account_external_id, event, user_id,
+              (occurred_at AT TIME ZONE 'UTC')::date AS day
+), unattached AS (
+    -- An account created while this statement runs is not in its snapshot,
+    -- and its `account_identified` handler cannot see these rows before they
+    -- commit: the fold looks the ids up again (LATE_ATTACH_SQL).
+    INSERT INTO health_usageunattached (tenant_id, external_ids, created_at, updated_at)
+    SELECT %(tenant)s, array_agg(DISTINCT account_external_id), now(), now()
+    FROM stored WHERE account_id IS NULL AND account_external_id <> ''
+    HAVING count(*) > 0
 ), catalogued AS (
     -- The feature catalogue lists every event name seen; DO NOTHING, so hot
     -- names are never row-locked by every batch.
@@ -115,7 +127,9 @@ WITH input AS (
 """
     + QUEUE_CTES
     + """
-SELECT count(*), count(account_id) FROM stored
+SELECT count(*), count(account_id),
+       count(*) FILTER (WHERE account_id IS NULL AND account_external_id <> '')
+FROM stored
 """
 )
 
@@ -165,9 +179,68 @@ SELECT account_id FROM changed
 """
 )
 
+# The fold's first step: the external ids that batches stored without an
+# account are looked up again, oldest first (SKIP LOCKED: concurrent folds
+# split them); events of those that now name an account are attached and
+# queued for the rollups. Event rows another transaction holds are skipped:
+# only an attacher locks them (the `account_identified` handler), and it
+# attaches them itself. The deleted ids were committed with their events,
+# so this snapshot sees the events; an account it cannot see yet commits
+# later, and its handler then sees the events.
+LATE_ATTACH_SQL = (
+    """
+WITH taken AS (
+    DELETE FROM health_usageunattached WHERE id IN (
+        SELECT id FROM health_usageunattached WHERE tenant_id = %(tenant)s
+        ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED)
+    RETURNING external_ids
+), known AS (
+    -- An array, so the lookup is one probe of the unique index per id.
+    SELECT id, external_id FROM lifecycle_account
+    WHERE tenant_id = %(tenant)s AND external_id <> ''
+      AND external_id = ANY (ARRAY(SELECT DISTINCT unnest(external_ids) FROM taken))
+), picked AS (
+    -- The partial index on unattached events serves this lookup.
+    SELECT e.occurred_at, e.id, k.id AS account_id
+    FROM health_usageevent e JOIN known k ON k.external_id = e.account_external_id
+    WHERE e.tenant_id = %(tenant)s AND e.account_id IS NULL
+    FOR UPDATE OF e SKIP LOCKED
+), stored AS (
+    UPDATE health_usageevent e SET account_id = p.account_id, updated_at = now()
+    FROM picked p
+    WHERE e.tenant_id = %(tenant)s AND e.occurred_at = p.occurred_at AND e.id = p.id
+    RETURNING e.account_id, e.event, e.user_id, (e.occurred_at AT TIME ZONE 'UTC')::date AS day
+),
+"""
+    + QUEUE_CTES
+    + """
+SELECT (SELECT count(*) FROM taken), (SELECT count(*) FROM stored)
+"""
+)
+
+# The hourly backstop for events that missed both the handler and the fold
+# (stored before LATE_ATTACH_SQL existed, or by hand): queue, for the next
+# fold, every external id of the tenant's unattached events that names an
+# account. One probe of the partial index per account.
+UNATTACHED_REQUEUE_SQL = """
+INSERT INTO health_usageunattached (tenant_id, external_ids, created_at, updated_at)
+SELECT %(tenant)s, array_agg(a.external_id ORDER BY a.external_id), now(), now()
+FROM lifecycle_account a
+WHERE a.tenant_id = %(tenant)s AND a.external_id <> ''
+  AND EXISTS (
+      SELECT 1 FROM health_usageevent e
+      WHERE e.tenant_id = %(tenant)s AND e.account_id IS NULL
+        AND e.account_external_id = a.external_id)
+HAVING count(*) > 0
+RETURNING cardinality(external_ids)
+"""
+
 # Segment tracks sent before their user was put in a group are kept without
 # an account; once the user's group is known they move to that account and
-# are queued for the rollups. `users` NULL means every such user.
+# are queued for the rollups. `users` NULL means every such user. Rows
+# another placement holds (a request's, or the sweep's) are skipped rather
+# than waited for, so two never deadlock; the holder places them, and
+# should it roll back, the next sweep does.
 USER_ATTACH_SQL = (
     """
 WITH linked AS (
@@ -177,13 +250,17 @@ WITH linked AS (
       ON a.tenant_id = eu.tenant_id AND a.external_id = eu.account_external_id
     WHERE eu.tenant_id = %(tenant)s AND eu.account_external_id <> ''
       AND (%(users)s::text[] IS NULL OR eu.user_id = ANY(%(users)s::text[]))
+), picked AS (
+    SELECT e.occurred_at, e.id, l.account_id, l.account_external_id
+    FROM health_usageevent e JOIN linked l ON l.user_id = e.user_id
+    WHERE e.tenant_id = %(tenant)s AND e.account_id IS NULL AND e.account_external_id = ''
+    FOR UPDATE OF e SKIP LOCKED
 ), stored AS (
     UPDATE health_usageevent e
-    SET account_id = l.account_id, account_external_id = l.account_external_id,
+    SET account_id = p.account_id, account_external_id = p.account_external_id,
         updated_at = now()
-    FROM linked l
-    WHERE e.tenant_id = %(tenant)s AND e.account_id IS NULL AND e.account_external_id = ''
-      AND e.user_id = l.user_id
+    FROM picked p
+    WHERE e.tenant_id = %(tenant)s AND e.occurred_at = p.occurred_at AND e.id = p.id
     RETURNING e.account_id, e.event, e.user_id, (e.occurred_at AT TIME ZONE 'UTC')::date AS day
 ),
 """

@@ -13,11 +13,12 @@ from health.services import (
     health_rescore_pending,
     health_rescore_sweep,
     ingestion_log_prune,
-    usage_fold_flag_clear,
+    usage_fold_window_open,
     usage_messages_prune,
     usage_partitions_ensure,
     usage_rollups_fold,
     usage_rollups_fold_all,
+    usage_unattached_requeue,
 )
 
 
@@ -29,16 +30,19 @@ def ensure_usage_partitions() -> int:
 @shared_task
 def prune_usage_message_ids() -> int:
     removed = usage_messages_prune(older_than=timedelta(days=settings.USAGE_DEDUPE_DAYS))
-    # The ingestion log rides on the same hourly sweep rather than a beat entry of its own.
+    # Ride on the same hourly sweep rather than beat entries of their own:
+    # the ingestion log's prune, and the backstop that finds unattached
+    # events whose account exists (the fold sweep then attaches them).
+    usage_unattached_requeue()
     return removed + ingestion_log_prune(older_than=timedelta(days=settings.INGESTION_LOG_DAYS))
 
 
 # The fold and the re-score drain in chunks, a transaction each: not in one context.
 @tenant_task(in_context=False, ignore_result=True)
-def fold_usage_rollups(tenant) -> int:
-    # Cleared before folding: a batch that commits from now on schedules the
-    # next fold, and one that committed before is seen by this one.
-    usage_fold_flag_clear(tenant_id=tenant.pk)
+def fold_usage_rollups(tenant, booked: bool = False) -> int:
+    # The window opens before folding: a batch that commits from now on is
+    # folded at its end, and one that committed before is seen by this fold.
+    usage_fold_window_open(tenant_id=tenant.pk, booked=booked)
     return usage_rollups_fold(tenant=tenant)
 
 

@@ -22,6 +22,7 @@ from csplatform.tenancy.models import Role, Tenant, User
 from csplatform.tenancy.services import membership_add, tenant_create
 from lifecycle.models import Account
 from tests import factories
+from tests.waiting import purge_queues
 from work import services as work_services
 from work.models import Task
 
@@ -97,7 +98,7 @@ def _fresh_redis():
     prefix = settings.CACHES["default"]["KEY_PREFIX"]
     for key in client.scan_iter(f"{prefix}:*"):
         client.delete(key)
-    client.delete(settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_FRESH_QUEUE)
+    purge_queues()
     yield
 
 

@@ -5,12 +5,15 @@ Each fails the test when the signal does not come."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import json
 import os
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import TypeVar
 
 from django.conf import settings
@@ -34,7 +37,79 @@ def wait_for(check: Callable[[], T], *, what: str, timeout: float = 60) -> T:
 
 def worker_queues() -> list[str]:
     """This test process's Celery queues (per xdist worker, see settings)."""
-    return [settings.CELERY_TASK_DEFAULT_QUEUE, settings.CELERY_FRESH_QUEUE]
+    return list(settings.WORKER_QUEUES)
+
+
+def _queue_keys() -> list[tuple[str, int, str]]:
+    """(queue, priority, Redis key) of every list kombu keeps for our queues:
+    one per priority step, the highest priority (0) under the queue's name."""
+    steps = settings.CELERY_BROKER_TRANSPORT_OPTIONS["priority_steps"]
+    return [
+        (queue, step, f"{queue}\x06\x16{step}" if step else queue)
+        for queue in worker_queues()
+        for step in steps
+    ]
+
+
+@dataclass(frozen=True)
+class Queued:
+    queue: str
+    priority: int
+    task: str
+    args: tuple
+    kwargs: dict
+    eta: str | None
+
+
+def queued() -> list[Queued]:
+    """The messages waiting in this process's queues, oldest first per list
+    (for tests that send with no worker running)."""
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    found = []
+    for queue, priority, key in _queue_keys():
+        for raw in reversed(client.lrange(key, 0, -1)):  # LPUSHed: newest first
+            message = json.loads(raw)
+            args, kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+            headers = message["headers"]
+            found.append(
+                Queued(queue, priority, headers["task"], tuple(args), kwargs, headers.get("eta"))
+            )
+    return found
+
+
+def _unacked() -> dict[bytes, str]:
+    """kombu's ledger of messages delivered to a worker and not acknowledged
+    (tag -> [message, exchange, queue]), ours only: tag -> task name."""
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    found = {}
+    for tag, entry in client.hgetall("unacked").items():
+        message, _exchange, queue = json.loads(entry)
+        if queue in worker_queues():
+            found[tag] = message["headers"]["task"]
+    return found
+
+
+def unacknowledged() -> list[str]:
+    """The tasks of our queues that a worker took and never acknowledged:
+    Redis hands them back only after the visibility timeout."""
+    return sorted(_unacked().values())
+
+
+def purge_queues() -> None:
+    """Drop whatever a test left queued, so no later worker runs it, and the
+    messages a killed worker left unacknowledged, which Redis would otherwise
+    hand back to our queues after the visibility timeout."""
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    client.delete(*(key for _q, _p, key in _queue_keys()))
+    if tags := list(_unacked()):
+        client.hdel("unacked", *tags)
+        client.zrem("unacked_index", *tags)
 
 
 _sentinels: dict[str, threading.Event] = {}

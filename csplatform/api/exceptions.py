@@ -13,7 +13,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db import DataError, transaction
+from django.db import DataError, InterfaceError, OperationalError, transaction
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -23,6 +23,25 @@ from csplatform.errors import DomainError
 logger = logging.getLogger("csplatform.api")
 
 NON_FIELD_KEYS = {"non_field_errors", "__all__", "detail"}
+
+# The database is gone (csplatform.api.unavailable): 503, retry after this.
+RETRY_AFTER_SECONDS = 5
+# SQLSTATE classes of a server that is gone or going: connection exception
+# (08), operator intervention (57P01 admin shutdown, 57P02 crash, 57P03
+# cannot connect now), insufficient resources (53, e.g. too many connections).
+_GONE_STATES = ("08", "57P", "53")
+
+
+def database_unavailable(exc: BaseException | None) -> bool:
+    """Whether `exc` says the database cannot be reached, as opposed to a
+    statement it refused (a bug or bad input, answered as such)."""
+    if isinstance(exc, InterfaceError):
+        return True  # the connection was already closed under us
+    if not isinstance(exc, OperationalError):
+        return False
+    state = getattr(exc.__cause__, "sqlstate", None)
+    # No SQLSTATE: the server never answered (connect refused, connection lost).
+    return state is None or state.startswith(_GONE_STATES)
 
 
 class PayloadTooLarge(exceptions.APIException):
@@ -125,12 +144,30 @@ def server_error_body(request) -> dict:
     return body
 
 
+def unavailable_body(request) -> dict:
+    body = error_body(
+        "The database is unavailable for a moment; retry after the given seconds.",
+        "unavailable",
+    )
+    body["request_id"] = getattr(request, "request_id", "") if request is not None else ""
+    return body
+
+
 def exception_handler(exc, context):
     """DRF's EXCEPTION_HANDLER: every error, known or not, answers JSON."""
     request = context.get("request")
+    django_request = getattr(request, "_request", request)
+    if database_unavailable(exc):
+        # The middleware outside the tenant's transaction discards the connection.
+        django_request.csp_database_unavailable = True
+        transaction.set_rollback(True)
+        return Response(
+            unavailable_body(django_request),
+            status=503,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     mapped = body_for(exc)
     if mapped is None:
-        django_request = getattr(request, "_request", request)
         logger.error(
             "Unhandled API error [request %s]",
             getattr(django_request, "request_id", "-"),

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from django.conf import settings
+from django.http import UnreadablePostError
 from rest_framework import exceptions
 from rest_framework.parsers import JSONParser
 
@@ -101,6 +102,51 @@ def read_limited(stream, limit: int) -> bytes:
     if len(raw) > limit:
         raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
     return raw
+
+
+def _read_to_end(stream, limit: int) -> bytes:
+    """Read until the stream ends, but never more than limit + 1 bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    while size <= limit:
+        chunk = stream.read(min(64 * 1024, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    if size > limit:
+        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+    return b"".join(chunks)
+
+
+def read_body(request, limit: int) -> bytes:
+    """The raw body of a Django request, at most `limit` bytes (PayloadTooLarge
+    beyond), read once and never more than limit + 1 bytes into memory.
+
+    Django reads CONTENT_LENGTH bytes, and none without it, so a body sent
+    with `Transfer-Encoding: chunked` would read as empty (DRF's stream too:
+    it is None without a length). A server that decodes chunked bodies and
+    ends the input by itself says so with `wsgi.input_terminated` (gunicorn
+    does); then the body is read from the input to its end. A declared
+    length over the limit is refused before anything is read."""
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        length = 0
+    if length > limit:
+        raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
+    if length:
+        return _read_to_end(request, limit)  # Django's stream stops at the length
+    if request.META.get("wsgi.input_terminated") and "wsgi.input" in request.META:
+        try:
+            return _read_to_end(request.META["wsgi.input"], limit)
+        except PayloadTooLarge:
+            raise
+        except Exception as exc:
+            # A malformed chunked body: the server raises its own parse
+            # errors (gunicorn's are not OSErrors). The client's fault.
+            raise UnreadablePostError(f"The chunked body could not be read: {exc}") from exc
+    return b""
 
 
 # What this parser returns is read by the fields strictly (csplatform.api.strict).

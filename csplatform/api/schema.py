@@ -12,7 +12,7 @@ ERROR_SCHEMA = {
         "code": {
             "type": "string",
             "description": "What went wrong, for a program (invalid, not_found, forbidden, "
-            "conflict, not_authenticated, too_large, throttled, server_error, ...)",
+            "conflict, not_authenticated, too_large, throttled, server_error, unavailable, ...)",
         },
         "fields": {
             "type": "object",
@@ -40,6 +40,7 @@ DESCRIPTIONS = {
     "415": "Send application/json",
     "429": "Too many requests; see Retry-After",
     "500": "Server error; `request_id` names the log line",
+    "503": "The database is unavailable for a moment; retry after Retry-After seconds",
 }
 
 WRITE_METHODS = {"post", "put", "patch", "delete"}
@@ -59,7 +60,7 @@ def document_errors(result, generator, request, public):
             if method not in WRITE_METHODS | {"get", "head", "options"}:
                 continue
             responses = operation.setdefault("responses", {})
-            codes = {"401", "403", "405", "500"}
+            codes = {"401", "403", "405", "500", "503"}
             query = {p["name"] for p in operation.get("parameters", []) if p.get("in") == "query"}
             if "requestBody" in operation or query or method in WRITE_METHODS:
                 codes.add("400")

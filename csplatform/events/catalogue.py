@@ -9,6 +9,13 @@ only: it names the apps' services as dotted paths and imports none of them
 paths and records every subscribed kind through its service.
 
 A new kind: add it here, record it from its service, and subscribe to it.
+
+Delivery follows the declaration too: a `bulk` kind (machine-made, in
+volume) travels on the bulk queue at normal priority; every other kind is
+something people and rules wait on, and travels on the urgent queue at the
+highest priority, so no backlog of bulk work is ever ahead of it. A
+`coalesced` kind is not recorded per change: its counts are summed per
+account over a window and one event carries the sum (`events_coalesce`).
 """
 
 from __future__ import annotations
@@ -27,6 +34,10 @@ class EventKind:
     payload: tuple[str, ...]  # keys every event of the kind carries
     emitted_by: tuple[str, ...]  # dotted paths of the services that record it
     optional: tuple[str, ...] = ()  # keys some events of the kind carry
+    bulk: bool = False  # made in volume by machines: never ahead of the others
+    # Summed per account over CSP_EVENT_COALESCE_SECONDS; every payload value
+    # is a count or an object of counts.
+    coalesced: bool = False
 
     def check_payload(self, payload: dict) -> None:
         keys = set(payload)
@@ -108,9 +119,11 @@ KINDS: dict[str, EventKind] = {
         # health
         EventKind(
             "usage_recorded",
-            "Usage events of the account were counted into the rollups.",
+            "Usage events of the account were counted into the rollups (summed since the first).",
             ("events", "names"),
             ("health.services.usage.usage_rollups_fold",),
+            bulk=True,
+            coalesced=True,
         ),
         EventKind(
             "health_changed",

@@ -1,22 +1,62 @@
-"""Recording and delivering domain events."""
+"""Recording and delivering domain events.
+
+An event is a row written in the change's transaction and sent to Celery
+once that commits, on the queue its kind calls for (the catalogue's `bulk`
+flag). Its `next_attempt_at` says when the delivery is overdue; the beat
+sweep re-sends only overdue ones, backing off each time, so an event still
+waiting in a busy queue is not sent twice, and one whose message was lost
+(broker down, worker killed mid-task) is sent again within a sweep of being
+overdue. Coalesced kinds are summed per account first (`events_coalesce`)
+and recorded once their window has passed (`events_coalesced_record_due`).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
-from datetime import timedelta
+from collections import defaultdict
+from datetime import datetime, timedelta
 
-from django.db import transaction
-from django.db.models import F
+from django.conf import settings
+from django.db import connection, transaction
 from django.utils import timezone
 
 from csplatform.events import registry
-from csplatform.events.catalogue import declared
+from csplatform.events.catalogue import EventKindUnknown, declared
 from csplatform.events.models import DomainEvent, HandlerReceipt
+from csplatform.events.sql import COALESCE_SQL, COALESCED_DUE_SQL, REDISPATCH_SQL
 from csplatform.tenancy.context import current_tenant_id, tenant_context
 from csplatform.tenancy.models import Tenant
 from csplatform.tenancy.tasks import for_each_tenant
 
 logger = logging.getLogger(__name__)
+
+# The sweep's backoff doubles the normal delay this many times at most.
+REDISPATCH_DOUBLINGS = 4
+
+
+def delivery_options(kind: str) -> dict:
+    """Where a delivery of `kind` travels: bulk kinds on the bulk queue at the
+    normal priority, the kinds people and rules wait on at the highest."""
+    if declared(kind).bulk:
+        return {"queue": settings.CELERY_BULK_QUEUE}
+    return {"queue": settings.CELERY_URGENT_QUEUE, "priority": settings.CELERY_URGENT_PRIORITY}
+
+
+def _send(tenant_id: int, events: list[tuple[int, str]]) -> None:
+    from csplatform.events.tasks import dispatch_event
+
+    for event_id, kind in events:
+        dispatch_event.apply_async((tenant_id, event_id), **delivery_options(kind))
+
+
+def _send_on_commit(tenant_id: int, events: list[tuple[int, str]]) -> None:
+    # robust: a broker outage must not fail the request; the sweep re-sends.
+    transaction.on_commit(lambda: _send(tenant_id, events), robust=True)
+
+
+def _overdue_at(now: datetime) -> datetime:
+    return now + timedelta(seconds=settings.EVENT_REDISPATCH_SECONDS)
 
 
 def event_record(*, kind: str, account_id: int | None = None, payload: dict | None = None):
@@ -24,16 +64,13 @@ def event_record(*, kind: str, account_id: int | None = None, payload: dict | No
     The kind and its payload keys must be declared in the catalogue."""
     payload = payload or {}
     declared(kind).check_payload(payload)
-    event = DomainEvent.objects.create(kind=kind, account_id=account_id, payload=payload)
-    tenant_id = current_tenant_id()
-
-    def _dispatch() -> None:
-        from csplatform.events.tasks import dispatch_event
-
-        dispatch_event.delay(tenant_id, event.pk)
-
-    # robust: a broker outage must not fail the request; the sweep re-dispatches.
-    transaction.on_commit(_dispatch, robust=True)
+    event = DomainEvent.objects.create(
+        kind=kind,
+        account_id=account_id,
+        payload=payload,
+        next_attempt_at=_overdue_at(timezone.now()),
+    )
+    _send_on_commit(current_tenant_id(), [(event.pk, kind)])
     return event
 
 
@@ -44,22 +81,73 @@ def events_record_many(*, kind: str, items: list[tuple[int | None, dict]]) -> li
         return []
     for _account_id, payload in items:
         spec.check_payload(payload)
+    overdue_at = _overdue_at(timezone.now())
     events = DomainEvent.objects.bulk_create(
         [
-            DomainEvent(kind=kind, account_id=account_id, payload=payload)
+            DomainEvent(
+                kind=kind, account_id=account_id, payload=payload, next_attempt_at=overdue_at
+            )
             for account_id, payload in items
         ]
     )
-    tenant_id = current_tenant_id()
-
-    def _dispatch() -> None:
-        from csplatform.events.tasks import dispatch_event
-
-        for event in events:
-            dispatch_event.delay(tenant_id, event.pk)
-
-    transaction.on_commit(_dispatch, robust=True)
+    _send_on_commit(current_tenant_id(), [(event.pk, kind) for event in events])
     return events
+
+
+def events_coalesce(
+    *, kind: str, items: list[tuple[int, dict]], now: datetime | None = None
+) -> int:
+    """Add each account's counts to its pending event of a coalesced kind, in
+    the caller's transaction; the first counts of a window start it. Returns
+    how many accounts were counted."""
+    spec = declared(kind)
+    if not spec.coalesced:
+        raise EventKindUnknown(f"{kind} is not a coalesced kind; record it with event_record.")
+    items = sorted(((a, p) for a, p in items if a is not None), key=lambda item: item[0])
+    if not items:
+        return 0
+    for _account_id, payload in items:
+        spec.check_payload(payload)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            COALESCE_SQL,
+            {
+                "tenant": current_tenant_id(),
+                "kind": kind,
+                "now": now or timezone.now(),
+                "window": settings.EVENT_COALESCE_SECONDS,
+                "items": json.dumps([{"account_id": a, "payload": p} for a, p in items]),
+            },
+        )
+    return len(items)
+
+
+def events_coalesced_record_due(*, now: datetime | None = None, chunk: int = 1000) -> int:
+    """Beat: record one event per account whose coalescing window has passed,
+    with the summed counts. Each chunk takes its rows and records their
+    events in one transaction, so a crash loses or doubles nothing. Crosses
+    tenants deliberately, one tenant context at a time. Returns how many
+    events were recorded."""
+    now = now or timezone.now()
+
+    def record(tenant: Tenant) -> int:
+        recorded = 0
+        while True:
+            with tenant_context(tenant), connection.cursor() as cursor:
+                cursor.execute(COALESCED_DUE_SQL, {"tenant": tenant.pk, "now": now, "limit": chunk})
+                rows = cursor.fetchall()
+                by_kind: dict[str, list[tuple[int, dict]]] = defaultdict(list)
+                for kind, account_id, payload in rows:
+                    by_kind[kind].append(
+                        (account_id, json.loads(payload) if isinstance(payload, str) else payload)
+                    )
+                for kind, items in sorted(by_kind.items()):
+                    events_record_many(kind=kind, items=items)
+            recorded += len(rows)
+            if len(rows) < chunk:
+                return recorded
+
+    return sum(for_each_tenant(record, in_context=False))
 
 
 def event_deliver(*, tenant: Tenant, event_id: int) -> int:
@@ -90,30 +178,34 @@ def event_deliver(*, tenant: Tenant, event_id: int) -> int:
     return ran
 
 
-def events_sweep_undispatched(*, older_than: timedelta, limit: int = 500) -> int:
-    """Re-dispatch events whose delivery was lost (broker down, worker killed).
+def events_sweep_undispatched(*, now: datetime | None = None, limit: int = 500) -> int:
+    """Re-send the events whose delivery is overdue (broker down, worker
+    killed), never ones still within their queue's normal delay, and push
+    each one's next due time back exponentially.
 
     Crosses tenants deliberately: the sweep visits each tenant in turn, inside
     that tenant's context, because row-level security shows nothing otherwise.
     """
-    from csplatform.events.tasks import dispatch_event
-
-    cutoff = timezone.now() - older_than
+    now = now or timezone.now()
 
     def sweep(tenant: Tenant) -> int:
-        with tenant_context(tenant):
-            stale = list(
-                DomainEvent.objects.filter(dispatched_at__isnull=True, created_at__lt=cutoff)
-                .order_by("created_at")
-                .values_list("pk", flat=True)[:limit]
+        with tenant_context(tenant), connection.cursor() as cursor:
+            cursor.execute(
+                REDISPATCH_SQL,
+                {
+                    "tenant": tenant.pk,
+                    "now": now,
+                    "delay": settings.EVENT_REDISPATCH_SECONDS,
+                    "doublings": REDISPATCH_DOUBLINGS,
+                    "limit": limit,
+                },
             )
-            DomainEvent.objects.filter(pk__in=stale).update(attempts=F("attempts") + 1)
+            overdue = sorted(cursor.fetchall())
         # Sent once the attempts are committed, outside the tenant's transaction.
-        for event_id in stale:
-            dispatch_event.delay(tenant.pk, event_id)
-        return len(stale)
+        _send(tenant.pk, overdue)
+        return len(overdue)
 
     sent = sum(for_each_tenant(sweep, in_context=False))
     if sent:
-        logger.info("re-dispatched %s domain events", sent)
+        logger.info("re-dispatched %s overdue domain events", sent)
     return sent

@@ -1,13 +1,16 @@
-from datetime import timedelta
-
 from celery import shared_task
-from django.conf import settings
 
-from csplatform.events.services import event_deliver, events_sweep_undispatched
+from csplatform.events.services import (
+    event_deliver,
+    events_coalesced_record_due,
+    events_sweep_undispatched,
+)
 from csplatform.tenancy.tasks import tenant_task
 
 
 # Not in one context: event_deliver runs each handler in its own transaction.
+# Sent on the queue and at the priority of the event's kind (delivery_options);
+# a retry keeps both.
 @tenant_task(
     in_context=False,
     autoretry_for=(Exception,),
@@ -20,6 +23,11 @@ def dispatch_event(tenant, event_id: int) -> int:
     return event_deliver(tenant=tenant, event_id=event_id)
 
 
-@shared_task
+@shared_task(ignore_result=True)
 def sweep_undispatched_events() -> int:
-    return events_sweep_undispatched(older_than=timedelta(seconds=settings.EVENT_SWEEP_SECONDS))
+    return events_sweep_undispatched()
+
+
+@shared_task(ignore_result=True)
+def record_coalesced_events() -> int:
+    return events_coalesced_record_due()

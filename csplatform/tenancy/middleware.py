@@ -10,6 +10,8 @@ the row-level-security setting applied.
 from __future__ import annotations
 
 import base64
+import logging
+from collections.abc import Callable
 
 from django.db import transaction
 from django.http import Http404
@@ -22,6 +24,8 @@ from csplatform.tenancy.services import (
     membership_for,
     memberships_of_user,
 )
+
+logger = logging.getLogger(__name__)
 
 SESSION_TENANT_KEY = "csp_tenant_slug"
 # Our REST API, and the Segment-compatible ingestion paths.
@@ -42,11 +46,20 @@ def _bearer(request) -> str | None:
     return request.headers.get("X-Api-Key")
 
 
+def after_request_transaction(request, fn: Callable[[], object]) -> None:
+    """Run `fn()` once the request's transaction has ended, committed or not,
+    in the same tenant context and a transaction of its own: for what must
+    outlive a rollback (a 5xx's row in the ingestion log). Best effort: a
+    failure is logged, never answered."""
+    request.csp_after_transaction.append(fn)
+
+
 class TenantContextMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        request.csp_after_transaction = []
         request.tenant = None
         request.membership = None
         request.api_key = None
@@ -79,9 +92,8 @@ class TenantContextMiddleware:
             request.api_key = api_key
             request.tenant = api_key.tenant
             request.tenant_role = api_key.role
-            with tenant_context(api_key.tenant, role=api_key.role, api_key_id=api_key.pk):
-                api_key_touch(api_key=api_key)
-                return self._respond(request)
+            context = {"role": api_key.role, "api_key_id": api_key.pk}
+            return self._in_context(request, context, touch=lambda: api_key_touch(api_key=api_key))
         if request.user.is_authenticated:
             slug = request.headers.get("X-Tenant") or request.session.get(SESSION_TENANT_KEY)
             if slug:
@@ -103,8 +115,24 @@ class TenantContextMiddleware:
         request.membership = membership
         request.tenant = membership.tenant
         request.tenant_role = membership.role
-        with tenant_context(membership.tenant, user_id=request.user.pk, role=membership.role):
-            return self._respond(request)
+        return self._in_context(request, {"user_id": request.user.pk, "role": membership.role})
+
+    def _in_context(self, request, context: dict, *, touch: Callable | None = None):
+        try:
+            with tenant_context(request.tenant, **context):
+                if touch is not None:
+                    touch()
+                return self._respond(request)
+        finally:
+            for fn in request.csp_after_transaction:
+                try:
+                    with tenant_context(request.tenant, **context):
+                        fn()
+                except Exception:
+                    logger.exception(
+                        "Work after the request's transaction failed [request %s]",
+                        getattr(request, "request_id", "-"),
+                    )
 
     def _respond(self, request):
         response = self.get_response(request)

@@ -3,6 +3,8 @@ read API integrators use to see what was accepted and rejected, and why."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.db import connection
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -11,6 +13,7 @@ from rest_framework.response import Response
 
 from csplatform.api.base import TenantAPIView, TenantScopedViewSet
 from csplatform.tenancy.context import current
+from csplatform.tenancy.middleware import after_request_transaction
 from csplatform.tenancy.models import Role
 from health.models import IngestionLog, IngestionSource
 from health.selectors import ingestion_errors, ingestion_summary
@@ -36,25 +39,33 @@ def _reason(data: object) -> str:
 
 class IngestionLogged:
     """For the ingestion views: log every POST that reached a tenant, whatever
-    its answer, in the request's own transaction. A 5xx is not logged (its
-    transaction rolls back); a bad key has no tenant to log under."""
+    its answer, with the request id its response carries. In the request's
+    own transaction; when that one rolls back (a 5xx, or a statement that
+    failed), right after it in one of its own. A bad key has no tenant to
+    log under."""
 
     ingestion_source = IngestionSource.EVENTS
 
     def finalize_response(self, request, response, *args, **kwargs):
         ctx = current()
         status = response.status_code
-        # A statement that failed (e.g. a value out of range, answered 400)
-        # has doomed the transaction: nothing more can be written in it.
-        if request.method == "POST" and ctx is not None and status < 500 and not broken():
+        if request.method == "POST" and ctx is not None:
             data = getattr(response, "data", None)
-            ingestion_request_record(
+            record = partial(
+                ingestion_request_record,
                 api_key_id=ctx.api_key_id,
                 source=self.ingestion_source,
                 status=status,
                 result=data if status < 400 and isinstance(data, dict) else None,
                 detail=_reason(data) if status >= 400 else "",
+                request_id=getattr(request._request, "request_id", ""),
             )
+            # A statement that failed (e.g. a value out of range, answered
+            # 400) has doomed the transaction, and a 5xx rolls it back.
+            if status >= 500 or broken():
+                after_request_transaction(request._request, record)
+            else:
+                record()
         return super().finalize_response(request, response, *args, **kwargs)
 
 
@@ -63,7 +74,9 @@ class IngestionCountsSerializer(serializers.Serializer):
     accepted = serializers.IntegerField()
     duplicates = serializers.IntegerField()
     rejected_events = serializers.IntegerField(help_text="Events refused inside accepted requests")
-    rejected_requests = serializers.IntegerField(help_text="Whole requests refused with a 4xx")
+    rejected_requests = serializers.IntegerField(
+        help_text="Whole requests refused (4xx) or failed (5xx)"
+    )
     rate_limited = serializers.IntegerField(help_text="Requests answered 429")
 
 
@@ -90,6 +103,9 @@ class IngestionSummarySerializer(serializers.Serializer):
 
 class IngestionErrorSerializer(serializers.ModelSerializer):
     api_key_name = serializers.CharField(source="api_key.name", default=None, allow_null=True)
+    request_id = serializers.CharField(
+        read_only=True, help_text="The response's X-Request-ID: what the server's log shows"
+    )
     errors = serializers.ListField(
         child=serializers.DictField(),
         help_text="The first rejected events as {index, reason}",
@@ -109,6 +125,7 @@ class IngestionErrorSerializer(serializers.ModelSerializer):
             "rejected",
             "errors",
             "detail",
+            "request_id",
         ]
         read_only_fields = fields
 

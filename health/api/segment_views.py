@@ -19,13 +19,18 @@ from csplatform.api.exceptions import error_response
 from csplatform.api.parsers import loads
 from csplatform.tenancy.models import Role
 from health.api.ingestion import IngestionLogged
-from health.api.views import RawJSONParser, throttled
+from health.api.views import RawJSONParser, raw_body, throttled
 from health.models import IngestionSource
 from health.segment import segment_messages_record
 
 
 def _body(request) -> bytes | Response:
-    raw = request.data or b""
+    # The compressed body is capped at the limit as well (read while
+    # counting, chunked or not); a gzip body larger than the limit cannot
+    # inflate to less but by gzip's few bytes of framing.
+    raw = raw_body(request)
+    if isinstance(raw, Response):
+        return raw
     if request.headers.get("Content-Encoding", "").lower() == "gzip":
         try:
             # Cap the inflated size as well: a small gzip can be a very large body.

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.http import UnreadablePostError
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers
+from rest_framework.exceptions import UnsupportedMediaType
 from rest_framework.parsers import BaseParser
 from rest_framework.response import Response
 
 from csplatform.api.base import TenantAPIView
-from csplatform.api.exceptions import error_response
-from csplatform.api.parsers import loads
+from csplatform.api.exceptions import PayloadTooLarge, error_response
+from csplatform.api.parsers import loads, read_body
 from csplatform.tenancy.models import Role
 from health.api.ingestion import IngestionLogged
 from health.models import IngestionSource
@@ -21,12 +23,28 @@ from health.services.usage import MAX_NAME
 
 
 class RawJSONParser(BaseParser):
-    """Parse once with json.loads; the body size is checked by the view first."""
+    """Declares the media type for the schema; the views read the body
+    themselves (`raw_body`), as DRF's stream is empty for a chunked body."""
 
     media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None):
         return stream.read() if stream is not None else b""
+
+
+def raw_body(request) -> bytes | Response:
+    """The request's raw body, or the 413/400 that refuses it. Read while
+    counting: a chunked body (no Content-Length) stops at the limit too."""
+    limit = settings.USAGE_MAX_BODY_BYTES
+    try:
+        raw = read_body(request._request, limit)
+    except PayloadTooLarge:
+        return error_response(413, f"Body larger than {limit} bytes.", "too_large")
+    except UnreadablePostError:
+        return error_response(400, "The body could not be read.", "parse_error")
+    if raw and request.negotiator.select_parser(request, request.parsers) is None:
+        raise UnsupportedMediaType(request.content_type)  # as DRF's request.data would
+    return raw
 
 
 def throttled(request) -> Response | None:
@@ -146,13 +164,11 @@ class UsageEventIngestView(IngestionLogged, TenantAPIView):
         limited = throttled(request)
         if limited is not None:
             return limited
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-        if length > settings.USAGE_MAX_BODY_BYTES:
-            return error_response(
-                413, f"Body larger than {settings.USAGE_MAX_BODY_BYTES} bytes.", "too_large"
-            )
+        raw = raw_body(request)
+        if isinstance(raw, Response):
+            return raw
         try:
-            body = loads(request.data or b"null", check=False)
+            body = loads(raw or b"null", check=False)
         except (ValueError, UnicodeDecodeError):
             return error_response(400, "The body is not valid JSON.", "parse_error")
         events = _events_of(body)

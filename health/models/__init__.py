@@ -28,6 +28,7 @@ from health.models.usage import (
     UsageEvent,
     UsageMessage,
     UsagePending,
+    UsageUnattached,
 )
 
 __all__ = [
@@ -55,4 +56,5 @@ __all__ = [
     "UsageEvent",
     "UsageMessage",
     "UsagePending",
+    "UsageUnattached",
 ]

@@ -60,6 +60,22 @@ class UsagePending(TenantScopedModel):
         indexes = [models.Index(fields=["tenant", "id"], name="usage_pending_fifo")]
 
 
+class UsageUnattached(TenantScopedModel):
+    """External ids that a batch stored events under without an account.
+
+    The ingest statement resolves accounts in its own snapshot: an account
+    created while it runs is invisible to it, and the `account_identified`
+    handler cannot see the batch's rows until it commits. Written in the
+    batch's transaction, so whatever order the commits land in, the next
+    fold looks these ids up again and attaches what now resolves.
+    """
+
+    external_ids = ArrayField(models.CharField(max_length=100))
+
+    class Meta:
+        indexes = [models.Index(fields=["tenant", "id"], name="usage_unattached_fifo")]
+
+
 class UsageDailyEvent(TenantScopedModel):
     """Per account x event name x day: events and distinct users. Kept up to
     date by the ingest statement itself, so nothing reads raw events."""
@@ -180,8 +196,9 @@ INGESTION_SAMPLE = 20
 
 class IngestionLog(TenantScopedModel):
     """One row per ingestion request the tenant can be told about, written by
-    a plain INSERT in the request's own transaction: append-only, so
-    concurrent requests of one key never wait on a shared counter row.
+    a plain INSERT in the request's own transaction (or, when that rolled
+    back, in one of its own right after): append-only, so concurrent
+    requests of one key never wait on a shared counter row.
     Rate-limited (429) requests are counted in Redis instead, and a bad key
     (401) has no tenant to be logged under."""
 
@@ -196,8 +213,10 @@ class IngestionLog(TenantScopedModel):
     rejected = models.PositiveIntegerField(default=0)
     # The first INGESTION_SAMPLE rejected events as {index, reason}.
     errors = models.JSONField(default=list, blank=True)
-    # Why a whole request was refused (400, 403, 413).
+    # Why a whole request was refused (400, 403, 413) or failed (5xx).
     detail = models.CharField(max_length=500, blank=True, default="")
+    # The X-Request-ID the response carried: what the server log shows.
+    request_id = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["-received_at", "-id"]

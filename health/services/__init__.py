@@ -36,10 +36,13 @@ from health.services.usage import (
     usage_batch_record,
     usage_fold_flag_clear,
     usage_fold_schedule,
+    usage_fold_window_open,
+    usage_late_attach,
     usage_messages_prune,
     usage_partitions_ensure,
     usage_rollups_fold,
     usage_rollups_fold_all,
+    usage_unattached_requeue,
 )
 
 __all__ = [
@@ -71,8 +74,11 @@ __all__ = [
     "usage_batch_record",
     "usage_fold_flag_clear",
     "usage_fold_schedule",
+    "usage_fold_window_open",
+    "usage_late_attach",
     "usage_messages_prune",
     "usage_partitions_ensure",
     "usage_rollups_fold",
     "usage_rollups_fold_all",
+    "usage_unattached_requeue",
 ]

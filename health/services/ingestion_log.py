@@ -43,10 +43,12 @@ def ingestion_request_record(
     status: int,
     result: BatchResult | dict | None = None,
     detail: str = "",
+    request_id: str = "",
 ) -> IngestionLog | None:
     """Log one ingestion request of the tenant in context: a single INSERT in
-    the request's transaction, never an update of a shared counter row.
-    429s go to a Redis counter instead; nothing else is read or written."""
+    the request's transaction (or in one of its own after a rollback), never
+    an update of a shared counter row. 429s go to a Redis counter instead;
+    nothing else is read or written."""
     if status == 429:
         _rate_limited_count(api_key_id=api_key_id)
         return None
@@ -66,6 +68,7 @@ def ingestion_request_record(
             for r in rejected[:INGESTION_SAMPLE]
         ],
         detail=str(detail)[:500],
+        request_id=str(request_id)[:64],
     )
 
 

@@ -16,21 +16,27 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from csplatform.api.parsers import UnsafeValue, check_value, text_problem
-from csplatform.events.services import events_record_many
+from csplatform.events.services import events_coalesce
 from csplatform.tenancy.context import current_tenant_id, tenant_context
 from csplatform.tenancy.models import Tenant
 from csplatform.tenancy.tasks import for_each_tenant
-from health.debounce import schedule_clear, schedule_once
-from health.models import Feature, UsageMessage, UsagePending
+from health.debounce import schedule_clear, schedule_throttled, window_open
+from health.models import Feature, UsageMessage, UsagePending, UsageUnattached
 from health.services.scores import health_rescore_request
-from health.sql import ATTACH_SQL, FOLD_SQL, INGEST_SQL, USER_ATTACH_SQL
+from health.sql import (
+    ATTACH_SQL,
+    FOLD_SQL,
+    INGEST_SQL,
+    LATE_ATTACH_SQL,
+    UNATTACHED_REQUEUE_SQL,
+    USER_ATTACH_SQL,
+)
 
 logger = logging.getLogger(__name__)
 
 MAX_NAME = 200
 PROPERTIES_MAX_DEPTH = 30
-FOLD_DEBOUNCE_SECONDS = 10
-_FOLD_FLAG = "usage-fold-scheduled"
+_FOLD_FLAG = "usage-fold-window"
 
 
 @dataclass
@@ -137,8 +143,10 @@ def usage_batch_record(*, events: list, account_required: bool = True) -> BatchR
     tenant_id = current_tenant_id()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(INGEST_SQL, {"rows": payload, "tenant": tenant_id})
-        stored, attached = cursor.fetchone()
-        if attached:
+        stored, attached, unattached = cursor.fetchone()
+        # Unattached events with an external id need the fold too: their
+        # account may have been created while the statement ran.
+        if attached or unattached:
             _fold_on_commit(tenant_id)
     result.accepted = stored
     result.duplicates += len(rows) - stored
@@ -161,29 +169,46 @@ def usage_attach_users(*, user_ids: list[str] | None) -> int:
     return moved
 
 
-def usage_fold_schedule(*, tenant_id: int) -> bool:
+def usage_fold_schedule(*, tenant_id: int) -> str | None:
     """Ask a worker to fold the tenant's queued usage into the rollups, at most
-    once per FOLD_DEBOUNCE_SECONDS however many batches arrive."""
+    once per USAGE_FOLD_WINDOW_SECONDS however many batches arrive: the first
+    batch after a quiet spell is folded at once ("now"), the batches after it
+    together when the window ends ("later"); None when a fold already booked
+    will take this batch too."""
     from health.tasks import fold_usage_rollups
 
-    return schedule_once(
+    return schedule_throttled(
         _FOLD_FLAG,
         tenant_id,
-        ttl=FOLD_DEBOUNCE_SECONDS,
-        send=lambda: fold_usage_rollups.delay(tenant_id),
+        window=settings.USAGE_FOLD_WINDOW_SECONDS,
+        send=lambda countdown: fold_usage_rollups.apply_async(
+            (tenant_id,), {"booked": countdown > 0}, countdown=countdown or None
+        ),
     )
 
 
+def usage_fold_window_open(*, tenant_id: int, booked: bool) -> None:
+    """What a fold does as it starts: batches from now on until the window
+    ends are folded by one run at its end."""
+    window_open(_FOLD_FLAG, tenant_id, window=settings.USAGE_FOLD_WINDOW_SECONDS, booked=booked)
+
+
 def usage_fold_flag_clear(*, tenant_id: int) -> None:
+    """Forget the tenant's window and booking (tests; a fresh start)."""
     schedule_clear(_FOLD_FLAG, tenant_id)
 
 
 def usage_rollups_fold(*, tenant: Tenant, chunk: int = 200, max_chunks: int = 1000) -> int:
     """Count the tenant's queued batches into the daily rollups, oldest first,
-    and emit one `usage_recorded` per account per fold (not one per event or
-    per batch). Each chunk is one transaction: the queue rows are deleted as
-    they are counted, so a retried or concurrent fold counts nothing twice.
-    Returns the number of batches folded."""
+    and add each account's counts to its `usage_recorded` of the current
+    window (one event per account per CSP_EVENT_COALESCE_SECONDS, with the
+    counts summed, not one per fold, batch or event). Each chunk is one
+    transaction: the queue rows are deleted as they are counted, so a retried
+    or concurrent fold counts nothing twice. Returns the number of batches
+    folded. First, events whose account was created while their batch was in
+    flight are attached and queued (`usage_late_attach`), so this fold counts
+    them."""
+    usage_late_attach(tenant=tenant)
     folded = 0
     for _ in range(max_chunks):
         with tenant_context(tenant), connection.cursor() as cursor:
@@ -196,7 +221,7 @@ def usage_rollups_fold(*, tenant: Tenant, chunk: int = 200, max_chunks: int = 10
                 for a, n, names in rows
                 if a is not None and n
             ]
-            events_record_many(kind="usage_recorded", items=per_account)
+            events_coalesce(kind="usage_recorded", items=per_account)
             # health re-scores these accounts itself, without a round trip
             # through the event bus per account.
             health_rescore_request(account_ids=[a for a, _ in per_account])
@@ -215,11 +240,41 @@ def usage_rollups_fold_all() -> int:
         with tenant_context(tenant):
             # Also places tracks whose user was grouped by a racing request.
             usage_attach_users(user_ids=None)
-            pending = UsagePending.objects.exists()
+            pending = UsagePending.objects.exists() or UsageUnattached.objects.exists()
         # The fold commits chunk by chunk, so it runs outside that context.
         return usage_rollups_fold(tenant=tenant) if pending else 0
 
     return sum(for_each_tenant(fold, in_context=False))
+
+
+def usage_late_attach(*, tenant: Tenant, chunk: int = 500, max_chunks: int = 100) -> int:
+    """Attach the events that batches stored without an account whose
+    external id names one now (created while the batch was in flight), and
+    queue them for the rollups. Each chunk of ids is one transaction; the
+    ids are deleted as they are looked up. Returns the events attached."""
+    attached = 0
+    for _ in range(max_chunks):
+        with tenant_context(tenant), connection.cursor() as cursor:
+            cursor.execute(LATE_ATTACH_SQL, {"tenant": tenant.pk, "limit": chunk})
+            taken, moved = cursor.fetchone()
+        attached += moved
+        if taken < chunk:
+            break
+    return attached
+
+
+def usage_unattached_requeue() -> int:
+    """The hourly backstop: queue for the next fold every external id of
+    unattached events that names an account, whatever stored them. Crosses
+    tenants deliberately, one tenant context at a time. Returns the ids."""
+
+    def requeue(tenant: Tenant) -> int:
+        with connection.cursor() as cursor:
+            cursor.execute(UNATTACHED_REQUEUE_SQL, {"tenant": tenant.pk})
+            row = cursor.fetchone()
+        return row[0] if row else 0
+
+    return sum(for_each_tenant(requeue))
 
 
 def usage_attach(*, account_id: int, external_id: str) -> int:

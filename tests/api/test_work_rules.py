@@ -39,6 +39,23 @@ def body(**overrides) -> dict:
     return data
 
 
+def test_a_webhook_secret_generated_by_a_save_is_shown_in_that_answer_only(leader_api, inside):
+    hook = {"kind": "webhook", "config": {"url": "https://hooks.test/new"}}
+    res = leader_api.post(URL, body(actions=[hook]), format="json")
+    assert res.status_code == 201, res.json()
+    secret = res.json()["actions"][0]["config"]["secret"]
+    assert secret.startswith("whsec_")
+    rule_id = res.json()["id"]
+    assert leader_api.get(f"{URL}{rule_id}/").json()["actions"][0]["config"]["secret"] == (
+        "********"
+    )
+    # Saving again without it keeps it, masked.
+    res = leader_api.put(f"{URL}{rule_id}/", body(actions=[hook]), format="json")
+    assert res.json()["actions"][0]["config"]["secret"] == "********"
+    with inside():
+        assert Rule.objects.get(pk=rule_id).actions.get().config["secret"] == secret
+
+
 def fire(r, account, key="event:1"):
     return evaluate(trigger=r.trigger, account_id=account.pk, occurrence_key=key, payload={})
 
@@ -139,7 +156,11 @@ def test_a_signed_in_leader_writes_through_the_session(tenant, users):
             "actions.0.config.due_in_days",
         ),
         (
-            {"actions": [{"kind": "webhook", "config": {"url": "https://x.test/h"}}]},
+            {
+                "actions": [
+                    {"kind": "webhook", "config": {"url": "https://x.test/h", "secret": "s"}}
+                ]
+            },
             "actions.0.config.secret",
         ),
         ({"cooldown_hours": -1}, "cooldown_hours"),

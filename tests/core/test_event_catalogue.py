@@ -7,12 +7,18 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from django.conf import settings
+from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from csplatform.events import catalogue, registry
 from csplatform.events.catalogue import EventKindUnknown
 from csplatform.events.models import DomainEvent
-from csplatform.events.services import event_record, events_record_many
+from csplatform.events.services import (
+    event_record,
+    events_coalesced_record_due,
+    events_record_many,
+)
 from csplatform.tenancy.context import tenant_context
 from csplatform.tenancy.models import Role
 from health import services as health
@@ -112,6 +118,9 @@ def _usage(tenant):
         factories.account(external_id="acme-1")
     post(client_for(tenant), [ev(1)])
     health.usage_rollups_fold(tenant=tenant)
+    # coalesced: recorded once the account's window has passed
+    window = dt.timedelta(seconds=settings.EVENT_COALESCE_SECONDS)
+    events_coalesced_record_due(now=timezone.now() + window)
 
 
 def _health_changed(tenant):

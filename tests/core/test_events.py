@@ -118,14 +118,15 @@ def test_sweep_redispatches_lost_events_for_every_tenant(recorder, tenant, other
     for t in (tenant, other_tenant):
         with tenant_context(t):
             force_adoption(factories.account(external_id=""))
-            DomainEvent.objects.update(created_at=timezone.now() - timedelta(minutes=5))
+            # overdue: their queue's normal delay has passed
+            DomainEvent.objects.update(next_attempt_at=timezone.now() - timedelta(seconds=1))
             # account_created, then stage_changed
             assert DomainEvent.objects.count() == 2
     # on_commit never fired inside the test transaction: all four events are "lost".
     assert recorder == []
-    assert events_sweep_undispatched(older_than=timedelta(minutes=1)) == 4
+    assert events_sweep_undispatched() == 4
     assert len(recorder) == 2
-    assert events_sweep_undispatched(older_than=timedelta(minutes=1)) == 0
+    assert events_sweep_undispatched() == 0
 
 
 def test_a_delivery_for_a_tenant_that_no_longer_exists_is_dropped_not_retried(db):

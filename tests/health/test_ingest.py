@@ -125,6 +125,9 @@ def test_too_many_events_or_bytes_is_413(tenant, settings):
     assert post(client, [ev(i) for i in range(1001)]).status_code == 413
     settings.USAGE_MAX_BODY_BYTES = 500
     assert post(client, [ev(i) for i in range(20)]).status_code == 413
+    # Too large is answered before parsing: not a 400 for the JSON.
+    not_json = client.post(URL, data="{not json " * 100, content_type="application/json")
+    assert (not_json.status_code, not_json.json()["code"]) == (413, "too_large")
     assert stored(tenant) == []
 
 
@@ -229,10 +232,11 @@ def test_renaming_an_external_id_attaches_its_early_events(
     assert [e.account_id for e in stored(tenant)] == [acct.pk]
 
 
-def test_usage_recorded_is_one_event_per_account_per_fold(tenant):
+def test_usage_recorded_is_one_event_per_account_per_window(tenant, settings):
     """Emitted once the rollups include the events (health re-scores from the
-    rollups), coalesced per account over every batch the fold takes."""
+    rollups), coalesced per account over every batch of the window."""
     from csplatform.events.models import DomainEvent
+    from csplatform.events.services import events_coalesced_record_due
     from health.services import usage_rollups_fold
 
     with tenant_context(tenant):
@@ -246,6 +250,10 @@ def test_usage_recorded_is_one_event_per_account_per_fold(tenant):
     post(client_for(tenant), [ev(50, account_id="a-1"), ev(51, account_id="a-1")])
 
     def recorded():
+        # what beat does once the window has passed
+        events_coalesced_record_due(
+            now=timezone.now() + timedelta(seconds=settings.EVENT_COALESCE_SECONDS)
+        )
         with tenant_context(tenant):
             return sorted(
                 (e.account_id, e.payload["events"])

@@ -12,10 +12,12 @@ from rest_framework.test import APIClient
 from csplatform.tenancy.context import tenant_context
 from csplatform.tenancy.models import ApiKey, Role
 from health import ratelimit
-from health.models import IngestionLog
+from health.models import IngestionLog, UsageEvent
 from health.selectors import ingestion_summary
 from health.services import ingestion_request_record
 from health.tasks import prune_usage_message_ids
+from tests.conftest import make_tenant, make_user
+from tests.database import owner_cursor
 from tests.health.test_ingest import client_for, ev, post
 from tests.health.test_segment import basic, send, write_key
 
@@ -166,3 +168,57 @@ def test_the_hourly_prune_drops_old_rows_and_keeps_recent_ones(tenant, other_ten
     for t in (tenant, other_tenant):
         kept = sorted(now - r.received_at for r in logged(t))
         assert kept == [timedelta(hours=1), timedelta(days=13)]
+
+
+@pytest.fixture
+def ingest_fails():
+    """A real fault in the ingest statement: a check constraint, added by the
+    table's owner for this test only, that one message id violates."""
+    with owner_cursor() as cursor:
+        cursor.execute(
+            "ALTER TABLE health_usagemessage ADD CONSTRAINT test_boom"
+            " CHECK (message_id <> 'boom') NOT VALID"
+        )
+    try:
+        yield "boom"
+    finally:
+        with owner_cursor() as cursor:
+            cursor.execute("ALTER TABLE health_usagemessage DROP CONSTRAINT test_boom")
+
+
+@pytest.mark.django_db(transaction=True)  # the owner's DDL runs on its own connection
+def test_a_5xx_leaves_a_row_with_its_request_id_after_the_rollback(ingest_fails):
+    tenant = make_tenant()
+    client = client_for(tenant)
+    response = post(client, [ev(1), ev(2, message_id=ingest_fails)])
+    assert response.status_code == 500
+    request_id = response["X-Request-ID"]
+    assert response.json()["request_id"] == request_id
+    ok = post(client, [ev(3)])
+    assert ok.status_code == 200
+    rows = logged(tenant)
+    assert [(r.status, r.accepted, r.request_id) for r in rows] == [
+        (500, 0, request_id),
+        (200, 1, ok["X-Request-ID"]),  # every row carries its request's id
+    ]
+    assert rows[0].api_key == the_key(tenant) and rows[0].detail.startswith("Something went")
+    with tenant_context(tenant):
+        assert not UsageEvent.objects.filter(user_id__in=["u1", "u2"]).exists()  # rolled back
+    # ... and the integrator finds it with the id its client saw.
+    [error] = client.get("/api/v1/ingestion/errors/").json()["results"]
+    assert (error["status"], error["request_id"]) == (500, request_id)
+
+
+@pytest.mark.django_db(transaction=True)  # the owner's DDL runs on its own connection
+def test_a_failed_segment_batch_is_logged_too_and_shown_on_the_page(ingest_fails):
+    from tests.pages.conftest import signed_in, url
+
+    tenant = make_tenant()
+    track = {"type": "track", "userId": "u1", "event": "x", "messageId": ingest_fails}
+    response = send(basic(write_key(tenant)), "/v1/batch", {"batch": [track]})
+    assert response.status_code == 500
+    [row] = logged(tenant)
+    assert (row.source, row.status, row.request_id) == ("segment", 500, response["X-Request-ID"])
+    admin = make_user(tenant, Role.ADMIN)
+    html = signed_in(admin).get(url("usage_ingestion", tenant)).content.decode()
+    assert f"<code>{response['X-Request-ID']}</code>" in html

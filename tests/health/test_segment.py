@@ -231,3 +231,15 @@ def test_values_postgresql_cannot_store_reject_their_message_only(tenant):
     body = response.json()
     assert sorted(r["index"] for r in body["rejected"]) == [1, 2, 3]
     assert body["accepted"] == 1
+
+
+@pytest.mark.django_db
+def test_a_body_over_the_limit_is_413_even_when_it_is_not_json(tenant, settings):
+    settings.USAGE_MAX_BODY_BYTES = 500
+    client = basic(write_key(tenant))
+    for body, extra in [
+        (b"{not json " * 100, {}),
+        (gzip.compress(b"{not json " * 100), {"HTTP_CONTENT_ENCODING": "gzip"}),
+    ]:
+        response = client.post("/v1/batch", data=body, content_type="application/json", **extra)
+        assert (response.status_code, response.json()["code"]) == (413, "too_large")

@@ -177,6 +177,7 @@ def test_bad_input_is_422_with_each_message_at_its_field(page, tenant, other_ten
                 "actions.0.config.playbook_id": str(theirs.pk),
                 "actions.1.kind": "webhook",
                 "actions.1.config.url": "ftp://example.test",
+                "actions.1.config.secret": "short",
             },
         ),
     )
@@ -190,7 +191,9 @@ def test_bad_input_is_422_with_each_message_at_its_field(page, tenant, other_ten
         "No such playbook in this workspace."
     )
     assert field_error(html, "f-actions-1-config-url") == "Enter an http:// or https:// address."
-    assert field_error(html, "f-actions-1-config-secret") == "This field is required."
+    assert field_error(html, "f-actions-1-config-secret").startswith(
+        "Use a secret of at least 8 characters"
+    )
     # what was typed is kept
     assert 'value="gold"' in html
 
@@ -263,6 +266,29 @@ def test_editing_keeps_the_webhook_secret_unseen(page, tenant, inside):
         r.refresh_from_db()
         assert (r.name, r.cooldown_hours, r.is_active) == ("Renamed", 12, False)
         assert r.actions.get().config == {"url": "https://h.test/y", "secret": "topsecret1"}
+
+
+def test_a_new_webhook_without_a_secret_shows_the_generated_one_once(page, tenant, inside):
+    client = page(Role.LEADER)
+    response = client.post(
+        url("rule_new", tenant),
+        {
+            "name": "Hook",
+            "trigger": "escalation_opened",
+            "cooldown_hours": "0",
+            "is_active": "on",
+            "actions.0.kind": "webhook",
+            "actions.0.config.url": "https://h.test/new",
+            "actions.0.config.secret": "",
+        },
+        follow=True,
+    )
+    assert response.status_code == 200
+    with inside():
+        secret = Rule.objects.get(name="Hook").actions.get().config["secret"]
+    assert secret.startswith("whsec_")
+    assert secret in response.content.decode()  # shown once, after the save ...
+    assert secret not in client.get(url("rules", tenant)).content.decode()  # ... never again
 
 
 def test_the_editor_shows_a_saved_rule(page, tenant, inside, users):

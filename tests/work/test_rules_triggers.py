@@ -9,9 +9,10 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
-from csplatform.events.services import event_record
+from csplatform.events.services import event_record, events_coalesced_record_due
 from health.models import UsageDailyAccount, UsageDailyEvent
 from health.services import nps_response_record, usage_batch_record, usage_rollups_fold
 from lifecycle.models import Account
@@ -80,6 +81,9 @@ def use(tenant, account, event: str, times: int = 1) -> None:
         ]
     )
     usage_rollups_fold(tenant=tenant)
+    # usage_recorded is coalesced: recorded once its window has passed, as beat does
+    window = timedelta(seconds=settings.EVENT_COALESCE_SECONDS)
+    events_coalesced_record_due(now=timezone.now() + window)
 
 
 def test_usage_seen_fires_for_the_event_name_once_a_day(in_tenant):

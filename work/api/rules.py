@@ -7,7 +7,8 @@ Bad input answers 400 with messages keyed by field: `name`,
 `actions.<i>.config.<setting>`. Ids inside configs (a playbook, a segment,
 an owner) must belong to the workspace. A webhook's secret is write-only:
 it reads back as "********", and an update that leaves it out (or sends
-the mask) keeps it.
+the mask) keeps it. A webhook saved without one gets a `whsec_` secret,
+shown in full in the answer to that save only.
 """
 
 from __future__ import annotations
@@ -73,7 +74,12 @@ class RuleActionSerializer(serializers.Serializer):
 
     def to_representation(self, instance):
         data = super().to_representation(instance)
-        if instance.kind == "webhook" and data["config"].get("secret"):
+        revealed = self.context.get("new_secrets", {})
+        if (
+            instance.kind == "webhook"
+            and data["config"].get("secret")
+            and getattr(instance, "position", None) not in revealed
+        ):
             data["config"] = {**data["config"], "secret": SECRET_MASK}
         return data
 
@@ -197,7 +203,10 @@ class RuleViewSet(TenantScopedViewSet):
         return selectors.rule_list()
 
     def _out(self, rule: Rule, code=status.HTTP_200_OK) -> Response:
-        return Response(RuleOutputSerializer(self.get_queryset().get(pk=rule.pk)).data, status=code)
+        # A webhook secret this save generated is shown in this answer only.
+        context = {"new_secrets": getattr(rule, "new_secrets", {})}
+        saved = self.get_queryset().get(pk=rule.pk)
+        return Response(RuleOutputSerializer(saved, context=context).data, status=code)
 
     @extend_schema(responses=RuleOutputSerializer(many=True))
     def list(self, request):

@@ -22,19 +22,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
-import ipaddress
 import json
-import socket
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+import urllib3
 from django import forms
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.mail import send_mail
 from django.core.serializers.json import DjangoJSONEncoder
@@ -47,9 +41,15 @@ from lifecycle.models import Account, Stage, TimelineEntry
 from lifecycle.timeline import register_kind
 from work.models import Playbook, PlaybookRun, PlaybookStep, Priority, RunStatus, Task
 from work.rules.forms import ConfigForm, choice, text
+from work.rules.webhooks import (
+    WebhookRefused,
+    webhook_headers,
+    webhook_post,
+    webhook_secret_new,
+    webhook_secret_problem,
+)
 
 WEBHOOK_TIMEOUT_SECONDS = 5
-SIGNATURE_HEADER = "X-CSP-Signature"
 # What a webhook secret looks like when a rule is read back.
 SECRET_MASK = "********"
 LONG_TEXT_MAX = 5000
@@ -291,14 +291,16 @@ def _run_email(ctx: ActionContext, config: dict) -> dict:
     return {"to": user.email}
 
 
-# -- signed webhook ----------------------------------------------------------------
+# -- signed webhook (Standard Webhooks: work.rules.webhooks) ----------------------
 class WebhookSettings(ConfigForm):
     url = text(label="URL", max_length=2000, widget=forms.URLInput)
     secret = text(
         label="Signing secret",
+        required=False,
         widget=forms.PasswordInput,
-        help_text=f"Signs the body: header {SIGNATURE_HEADER}: sha256=<HMAC-SHA256 hex>. "
-        "Leave blank to keep the current secret.",
+        help_text="Signs each delivery the Standard Webhooks way (webhook-signature). "
+        "Leave blank to keep the current secret, or on a new webhook to get a "
+        "whsec_ secret generated and shown once.",
     )
 
     def clean_url(self) -> str:
@@ -309,16 +311,19 @@ class WebhookSettings(ConfigForm):
         return url
 
     def clean_secret(self) -> str:
-        secret = self.cleaned_data["secret"]
-        if len(secret) < 8:
-            raise ValidationError("Use a secret of at least 8 characters.")
+        # Blank here means no secret before either (the rule service fills in
+        # the one a saved webhook had): a new one is generated.
+        secret = self.cleaned_data["secret"] or webhook_secret_new()
+        problem = webhook_secret_problem(secret)
+        if problem:
+            raise ValidationError(problem)
         return secret
 
 
 def webhook_body(ctx: ActionContext) -> bytes:
     """The JSON a webhook posts: the same bytes on every attempt."""
     body = {
-        "id": f"rule-action-{ctx.action_run.pk}",
+        "id": webhook_id(ctx),
         "rule": {"id": ctx.rule.pk, "name": ctx.rule.name},
         "account": {
             "id": ctx.account.pk,
@@ -330,58 +335,30 @@ def webhook_body(ctx: ActionContext) -> bytes:
         "fired_at": ctx.firing.created_at,
         "payload": ctx.payload,
     }
+    # ensure_ascii (the default): the body is signed as text, byte for byte.
     return json.dumps(body, cls=DjangoJSONEncoder, sort_keys=True, separators=(",", ":")).encode()
 
 
-def webhook_signature(body: bytes, secret: str) -> str:
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-
-
-def webhook_host_refusal(url: str) -> str | None:
-    """Why `url` may not be posted to, or None. A leader of one workspace must
-    not be able to make our servers call addresses inside our own network
-    (metadata services, the database, Redis): every address the host resolves
-    to has to be public, unless CSP_WEBHOOK_ALLOW_PRIVATE is set (a
-    deployment whose receivers live on its private network; the tests)."""
-    if settings.WEBHOOK_ALLOW_PRIVATE:
-        return None
-    parts = urlsplit(url)
-    try:
-        infos = socket.getaddrinfo(parts.hostname, parts.port or 443, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError):
-        return f"The host {parts.hostname} does not resolve."
-    for *_, sockaddr in infos:
-        address = ipaddress.ip_address(sockaddr[0])
-        if not address.is_global:
-            return f"The host {parts.hostname} is on a private or reserved network ({address})."
-    return None
+def webhook_id(ctx: ActionContext) -> str:
+    """Stable per action run: every retry of one delivery carries it."""
+    return f"rule-action-{ctx.action_run.pk}"
 
 
 def _run_webhook(ctx: ActionContext, config: dict) -> dict:
-    refusal = webhook_host_refusal(config["url"])
-    if refusal:
-        raise ActionFailed(refusal, retry=False)
     body = webhook_body(ctx)
-    request = urllib.request.Request(
-        config["url"],
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": "csplatform-rules/1",
-            SIGNATURE_HEADER: webhook_signature(body, config["secret"]),
-            "X-CSP-Delivery": f"rule-action-{ctx.action_run.pk}",
-        },
-    )
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "csplatform-rules/1",
+        **webhook_headers(
+            msg_id=webhook_id(ctx), body=body, secret=config["secret"], at=timezone.now()
+        ),
+    }
     try:
-        with urllib.request.urlopen(request, timeout=WEBHOOK_TIMEOUT_SECONDS) as response:
-            status = response.status
-    except urllib.error.HTTPError as error:
-        raise ActionFailed(
-            f"The receiver answered {error.code}.", result={"status": error.code}
-        ) from error
-    except (urllib.error.URLError, OSError) as error:
-        reason = getattr(error, "reason", error)
+        status = webhook_post(config["url"], body, headers, timeout=WEBHOOK_TIMEOUT_SECONDS)
+    except WebhookRefused as refused:
+        raise ActionFailed(str(refused), retry=False) from refused
+    except (urllib3.exceptions.HTTPError, OSError) as error:
+        reason = getattr(error, "reason", None) or error
         raise ActionFailed(f"Could not deliver: {reason}.") from error
     if not 200 <= status < 300:
         raise ActionFailed(f"The receiver answered {status}.", result={"status": status})

@@ -285,6 +285,12 @@ def _editor(request, rule: Rule | None):
             context = _editor_context(data, error.message_dict, rule)
             return render(request, "work/rules/edit.html", context, status=FORM_ERRORS)
         messages.success(request, f"Saved the rule “{saved.name}”.")
+        for position, secret in saved.new_secrets.items():
+            messages.warning(
+                request,
+                f"Signing secret of webhook {position + 1}: {secret} — copy it to the "
+                "receiver now; it is not shown again.",
+            )
         if request.htmx:
             # A full navigation, so the address bar leaves the editor too.
             return HttpResponseClientRedirect(reverse("rules", args=[request.tenant.slug]))

@@ -140,9 +140,7 @@ class DecimalSchema(OpenApiSerializerFieldExtension):
 
 # Some character str.strip() keeps (DRF trims with it). Spelled out: a
 # schema's \s is ECMAScript's, which differs from Python's (\x1c-\x1f, \x85).
-PYTHON_SPACES = (
-    "\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-)
+PYTHON_SPACES = "\t-\r\x1c- \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 NOT_ONLY_SPACES = f"[^{PYTHON_SPACES}]"
 
 

@@ -26,7 +26,8 @@ class AccountFilterSerializer(serializers.Serializer):
     owner = MemberField(required=False, help_text="Owner user id")
     tier = serializers.ChoiceField(choices=Tier.choices, required=False)
     segment = SegmentField(required=False, help_text="Segment id")
-    escalated = serializers.BooleanField(required=False, allow_null=True, default=None)
+    # true or false; left out, no filter (an empty value is no boolean)
+    escalated = serializers.BooleanField(required=False)
 
 
 def account_selector_kwargs(data: dict) -> dict:
@@ -79,9 +80,7 @@ def contracts_filter(qs: QuerySet, data: dict) -> QuerySet:
 
 
 class EscalationFilterSerializer(serializers.Serializer):
-    open = serializers.BooleanField(
-        required=False, allow_null=True, default=None, help_text="true: only open ones"
-    )
+    open = serializers.BooleanField(required=False, help_text="true: only open ones")
     account = AccountField(required=False, help_text="Account id")
 
 

@@ -67,6 +67,9 @@ def test_query_strings_are_still_text(api, inside):
     with inside():
         factories.account(name="Escalated")
     assert api.get("/api/v1/accounts/?escalated=false&tier=smb").status_code == 200
+    # A flag is true or false (left out: no filter); empty is neither.
+    empty = api.get("/api/v1/escalations/?open=")
+    assert empty.status_code == 400 and "open" in error_fields(empty)
 
 
 @pytest.mark.parametrize(

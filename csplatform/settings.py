@@ -309,11 +309,8 @@ REST_FRAMEWORK = {
     "PAGE_SIZE": 50,
     # Lists filter through their own filter serializers (one style), not a backend.
     "DEFAULT_FILTER_BACKENDS": [],
-    "DEFAULT_PARSER_CLASSES": [
-        "csplatform.api.parsers.SafeJSONParser",
-        "rest_framework.parsers.FormParser",
-        "rest_framework.parsers.MultiPartParser",
-    ],
+    # The API takes JSON only (form bodies would skip the parser's checks).
+    "DEFAULT_PARSER_CLASSES": ["csplatform.api.parsers.SafeJSONParser"],
     "DEFAULT_METADATA_CLASS": "csplatform.api.metadata.RouteMetadata",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "csplatform.api.exceptions.exception_handler",

@@ -90,6 +90,15 @@ def test_out_of_office_dates_are_checked(in_tenant, users):
     )
     missing = errors_of(services.out_of_office_add, profile=profile, starts_on=None, ends_on=None)
     assert set(missing) == {"starts_on", "ends_on"}
+    # A typo'd year is refused by field, not planned around for decades.
+    far = errors_of(
+        services.out_of_office_add,
+        profile=profile,
+        starts_on=dt.date(1999, 12, 31),
+        ends_on=dt.date(9999, 1, 1),
+    )
+    assert set(far) == {"starts_on", "ends_on"}
+    assert "Choose a day from 2000-01-01" in far["starts_on"][0]
     services.out_of_office_remove(absence=absence)
     assert not profile.absences.exists()
 

@@ -9,7 +9,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from csplatform.tenancy.models import Membership, TenantScopedModel
-from work.models.limits import UNPLANNED_SHARE_VALIDATORS, WEEKLY_HOURS_VALIDATORS
+from work.models.limits import UNPLANNED_SHARE_VALIDATORS, WEEKLY_HOURS_VALIDATORS, work_day
 
 
 class Skill(TenantScopedModel):
@@ -60,8 +60,8 @@ class CsmProfile(TenantScopedModel):
 
 class OutOfOffice(TenantScopedModel):
     profile = models.ForeignKey(CsmProfile, on_delete=models.CASCADE, related_name="absences")
-    starts_on = models.DateField()
-    ends_on = models.DateField()
+    starts_on = models.DateField(validators=[work_day])
+    ends_on = models.DateField(validators=[work_day])
     note = models.CharField(max_length=200, blank=True, default="")
 
     class Meta:

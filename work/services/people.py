@@ -147,7 +147,9 @@ def out_of_office_add(
     if not errors and ends_on < starts_on:
         errors["ends_on"] = ["The last day cannot be before the first."]
     note = (note or "").strip()
-    errors.update(fields_check(OutOfOffice, note=note)[1])
+    days = {k: v for k, v in (("starts_on", starts_on), ("ends_on", ends_on)) if v is not None}
+    for name, messages in fields_check(OutOfOffice, note=note, **days)[1].items():
+        errors.setdefault(name, messages)
     if errors:
         raise ValidationError(errors)
     return OutOfOffice.objects.create(

@@ -196,6 +196,29 @@ def test_a_refused_move_is_409_with_the_reason_in_the_row(page, tenant, inside, 
     assert bad.status_code == 422 and "errorlist" in bad.content.decode()
 
 
+def test_a_snoozed_overdue_task_shows_snoozed_until_and_its_real_due_date(
+    page, tenant, inside, account, csm
+):
+    first_due, until = due_in("overdue"), due_in("later")
+    with inside():
+        late = new_task(account, csm, first_due, title="Late call")
+        services.task_snooze(task=late, until=until, actor=csm)
+    client = page(Role.CSM)
+    html = client.get(url("work_queue", tenant)).content.decode()
+    # the queue buckets by the current due date: the snoozed task is "later"
+    assert ids_in(bucket_html(html, "later")) == [late.pk]
+    assert ids_in(bucket_html(html, "overdue")) == []
+    row = bucket_html(html, "later")
+
+    def day(d: dt.date) -> str:  # the row's "D j M"
+        return f"{d:%a} {d.day} {d:%b}"
+
+    text = f"snoozed until {day(until)}, due {day(first_due)}"
+    assert f'<span class="overdue">{text}</span>' in row
+    page_html = client.get(url("work_task", tenant, late.pk)).content.decode()
+    assert f"snoozed until {until:%Y-%m-%d}, due {first_due:%Y-%m-%d}" in page_html
+
+
 def test_snooze_in_place_and_its_422s(page, tenant, inside, task):
     client = page(Role.CSM)
     later = today() + dt.timedelta(days=10)

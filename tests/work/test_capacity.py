@@ -390,3 +390,20 @@ def test_no_suggestion_and_no_candidate_query_when_nobody_has_room(
     assert all(m.weeks[0].over for m in plan.members)
     with django_assert_num_queries(0):
         assert selectors.rebalance_suggestions(plan) == []
+
+
+def test_a_snoozed_overdue_task_is_still_overdue_by_its_original_due_date(team):
+    acct, bob = team["acct"], team["bob"]
+    # first due 03-05, snoozed to 03-20: overdue, its load in the week of 03-17
+    task(acct, bob, D(2025, 3, 20), 60, original=D(2025, 3, 5))
+    # first due 03-07, snoozed past the plan (05-30): overdue, no load in the plan
+    task(acct, bob, D(2025, 5, 30), 45, original=D(2025, 3, 7))
+    # snoozed before it fell due (03-13 -> 03-21): not overdue
+    task(acct, bob, D(2025, 3, 21), 30, original=D(2025, 3, 13))
+
+    report = selectors.capacity_plan(today=TODAY)
+    row = _row(report, bob)
+    assert row.overdue == 2
+    assert [w.task_minutes for w in row.weeks] == [240, 90, 1800, 0, 0, 0]
+    assert [w.tasks for w in row.weeks] == [1, 2, 1, 0, 0, 0]
+    assert report.overdue == 5

@@ -108,6 +108,36 @@ def test_snooze_moves_the_due_date_and_keeps_the_original(task, users):
     assert "until" in error.value.message_dict
 
 
+def test_snoozing_an_overdue_task_keeps_it_late_and_its_history_has_the_real_dates(
+    in_tenant, users
+):
+    account = factories.account(owner=users[Role.CSM])
+    first_due = TODAY() - dt.timedelta(days=4)
+    late = services.task_create(
+        account=account,
+        title="Late call",
+        due_date=first_due,
+        actor=None,
+        assignee=users[Role.CSM],
+    )
+    assert late.is_late and not late.is_snoozed
+    once = TODAY() + dt.timedelta(days=3)
+    twice = TODAY() + dt.timedelta(days=8)
+    services.task_snooze(task=late, until=once, actor=users[Role.CSM])
+    services.task_snooze(task=late, until=twice, actor=users[Role.CSM])
+    late.refresh_from_db()
+    assert (late.due_date, late.original_due_date) == (twice, first_due)
+    assert late.is_snoozed and late.is_late
+    entries = TimelineEntry.objects.filter(kind="task_snoozed").order_by("id")
+    assert [e.body for e in entries] == [
+        f"Snoozed until {once:%Y-%m-%d} (was due {first_due:%Y-%m-%d}), still overdue.",
+        f"Snoozed until {twice:%Y-%m-%d} (was due {once:%Y-%m-%d}); "
+        f"first due {first_due:%Y-%m-%d}, still overdue.",
+    ]
+    assert entries.last().payload["original_due"] == str(first_due)
+    assert entries.last().payload["previous_due"] == str(once)
+
+
 def test_time_entries_add_up(task, users):
     services.task_time_log(task=task, minutes=25, actor=users[Role.CSM])
     services.task_time_log(task=task, minutes=20, actor=users[Role.CSM], note="follow-up")

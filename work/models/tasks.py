@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django_fsm import FSMField
 
 from csplatform.fsm import Move, transitions
@@ -157,6 +158,17 @@ class Task(TenantScopedModel, TaskStatusMoves):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def is_snoozed(self) -> bool:
+        """Moved to a later day than it was first due."""
+        return self.due_date > self.original_due_date
+
+    @property
+    def is_late(self) -> bool:
+        """Open and past its original due date: overdue in the leader's
+        figures even when snoozed to a later day."""
+        return self.is_open and self.original_due_date < timezone.localdate()
 
     @property
     def actions(self) -> list[str]:

@@ -111,6 +111,7 @@ ROW_FIELDS = [
     "status",
     "priority",
     "due_date",
+    "original_due_date",
     "estimated_minutes",
     "logged_minutes",
     "outcome",

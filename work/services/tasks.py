@@ -186,11 +186,27 @@ def task_snooze(*, task: Task, until: dt.date, actor: User | None) -> Task:
         account=task.account,
         kind="task_snoozed",
         title=f"Snoozed: {task.title}",
-        body=f"Due {previous:%Y-%m-%d} → {until:%Y-%m-%d}.",
+        body=_snooze_text(previous=previous, until=until, original=task.original_due_date),
         actor=actor,
-        payload=_task_payload(task, previous_due=str(previous), due=str(until)),
+        payload=_task_payload(
+            task,
+            previous_due=str(previous),
+            due=str(until),
+            original_due=str(task.original_due_date),
+        ),
     )
     return task
+
+
+def _snooze_text(*, previous: dt.date, until: dt.date, original: dt.date) -> str:
+    """The history of a snooze with the real dates: where it moved from, to,
+    and the date it was first due (what overdue figures are judged by)."""
+    text = f"Snoozed until {until:%Y-%m-%d} (was due {previous:%Y-%m-%d})"
+    if original != previous:
+        text += f"; first due {original:%Y-%m-%d}"
+    if original < timezone.localdate():
+        text += ", still overdue"
+    return text + "."
 
 
 @transaction.atomic

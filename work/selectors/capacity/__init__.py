@@ -14,6 +14,10 @@ Definitions (also on the page):
 - Weeks are ISO weeks, Monday to Sunday; the plan covers the current week and
   the five after it. Open tasks (open or in progress) due before today are
   overdue: they count in the current week's load and are counted apart.
+  Overdue is judged by the original due date: a task snoozed after it fell
+  due is still overdue here (its load counts in the week it was snoozed to).
+  The CSM's queue buckets by the current due date instead (a snoozed task
+  leaves the overdue bucket) and its row says "snoozed until …, due …".
 - Capacity of a CSM in a week = weekly capacity hours x (weekdays of that
   week not out of office / 5). Out-of-office ranges include both ends.
 - Planned load = estimated minutes of the CSM's open tasks due that week / 60

@@ -208,18 +208,30 @@ def week_from(week0: dt.date):
 def _open_load(week0: dt.date, end: dt.date, today: dt.date) -> dict:
     """(assignee, week) -> (minutes, tasks, overdue) of open tasks due before
     `end`; anything due before the current week lands in the current week."""
+    # Overdue is judged by the original due date: a snoozed overdue task is
+    # still overdue here (its load stays in the week it was snoozed to), even
+    # when snoozed past the plan's last week.
+    late = Q(original_due_date__lt=today) | Q(due_date__lt=today)
     rows = (
-        Task.objects.filter(status__in=OPEN_STATUSES, assignee__isnull=False, due_date__lt=end)
+        Task.objects.filter(status__in=OPEN_STATUSES, assignee__isnull=False)
+        .filter(Q(due_date__lt=end) | late)
         .annotate(week=week_from(week0))
         .values("assignee_id", "week")
         .annotate(
-            minutes=Sum("estimated_minutes"),
-            tasks=Count("id"),
-            overdue=Count("id", filter=Q(due_date__lt=today)),
+            minutes=Sum("estimated_minutes", filter=Q(due_date__lt=end)),
+            tasks=Count("id", filter=Q(due_date__lt=end)),
+            overdue=Count("id", filter=late),
         )
         .order_by()
     )
     return {(r["assignee_id"], r["week"]): r for r in rows}
+
+
+def _overdue_by_assignee(load: dict) -> dict:
+    found: dict = defaultdict(int)
+    for (assignee_id, _week), row in load.items():
+        found[assignee_id] += row["overdue"] or 0
+    return found
 
 
 def _past(first: dt.date, week0: dt.date) -> dict:
@@ -280,6 +292,7 @@ def capacity_plan(*, today: dt.date | None = None) -> CapacityReport:
     absences = _absences([p.pk for p in profiles], week0, end - dt.timedelta(days=1))
     load = _open_load(week0, end, today)
     past = _past(past_weeks[0], week0)
+    overdue_of = _overdue_by_assignee(load)
 
     members = []
     for m in memberships:
@@ -287,12 +300,10 @@ def capacity_plan(*, today: dt.date | None = None) -> CapacityReport:
         hours = profile.weekly_capacity_hours if profile else DEFAULT_WEEKLY_HOURS
         out = absences.get(profile.pk, []) if profile else []
         cells = []
-        overdue = 0
         for monday in weeks:
             days_out = _weekdays_out(out, monday)
             capacity = Decimal(hours) * 12 * (5 - days_out)  # hours x 60 x days / 5
             row = load.get((m.user_id, monday), {})
-            overdue += row.get("overdue", 0)
             cells.append(
                 WeekLoad(
                     week_start=monday,
@@ -315,7 +326,7 @@ def capacity_plan(*, today: dt.date | None = None) -> CapacityReport:
                 takes_assignments=profile.takes_assignments if profile else True,
                 weeks=cells,
                 past=[PastWeek(week_start=w, **past.get((m.user_id, w), {})) for w in past_weeks],
-                overdue=overdue,
+                overdue=overdue_of.get(m.user_id, 0),
                 absences=out,
             )
         )

@@ -19,7 +19,7 @@ from lifecycle.models import Account
 from lifecycle.services import escalation_open
 from tests import factories
 from tests.work.rules_data import deliver, firings, move, rule
-from work.models import Task, TaskStatus
+from work.models import RuleFiring, Task, TaskStatus
 from work.rules.engine import rules_sweep
 from work.services import task_create, task_snooze, task_transition
 
@@ -192,7 +192,7 @@ def test_no_usage_fires_per_silence(in_tenant):
 
 
 # -- renewal ---------------------------------------------------------------------
-def test_renewal_within_fires_per_contract_and_renewal_date(in_tenant):
+def test_renewal_within_fires_per_account_and_renewal_date(in_tenant):
     r = rule("renewal_within", {"days": 30})
     soon, later, cancelled = factories.account(), factories.account(), factories.account()
     contract = factories.contract(soon, renewal_date=TODAY + timedelta(days=20))
@@ -200,13 +200,47 @@ def test_renewal_within_fires_per_contract_and_renewal_date(in_tenant):
     factories.contract(cancelled, renewal_date=TODAY + timedelta(days=10), status="cancelled")
     assert rules_sweep() == 1
     assert fired_for(r) == [soon.pk]
-    assert keys(r) == [f"renewal:{contract.pk}:{TODAY + timedelta(days=20)}"]
+    assert keys(r) == [f"renewal:{soon.pk}:{TODAY + timedelta(days=20)}"]
     assert firings(r)[0].detail["payload"]["arr"] == str(Decimal("12000.00"))
+    assert firings(r)[0].detail["payload"]["contract_ids"] == [contract.pk]
     assert rules_sweep() == 0
     # renewed to a date next year, then that date comes near: a new occurrence
     contract.renewal_date = TODAY + timedelta(days=25)
     contract.save()
     assert rules_sweep() == 1
+
+
+def test_renewal_within_fires_once_for_two_contracts_renewing_the_same_day(in_tenant):
+    r = rule("renewal_within", {"days": 30})
+    account = factories.account()
+    day = TODAY + timedelta(days=15)
+    first = factories.contract(account, renewal_date=day, arr=Decimal("1000"))
+    second = factories.contract(account, renewal_date=day, arr=Decimal("2500"))
+    assert rules_sweep() == 1
+    assert keys(r) == [f"renewal:{account.pk}:{day}"]
+    payload = firings(r)[0].detail["payload"]
+    assert payload["contract_ids"] == [first.pk, second.pk]
+    assert payload["arr"] == str(Decimal("3500.00"))
+    assert rules_sweep() == 0
+    # a third contract renewing on another day: a second occurrence
+    factories.contract(account, renewal_date=day + timedelta(days=5))
+    assert rules_sweep() == 1
+    assert sorted(keys(r)) == sorted(
+        [f"renewal:{account.pk}:{day}", f"renewal:{account.pk}:{day + timedelta(days=5)}"]
+    )
+    assert fired_for(r) == [account.pk, account.pk]
+    assert rules_sweep() == 0
+
+
+def test_renewal_within_counts_a_firing_keyed_by_contract_as_fired(in_tenant):
+    r = rule("renewal_within", {"days": 30})
+    account = factories.account()
+    day = TODAY + timedelta(days=15)
+    contract = factories.contract(account, renewal_date=day)
+    RuleFiring.objects.create(
+        rule=r, account=account, occurrence_key=f"renewal:{contract.pk}:{day}"
+    )
+    assert rules_sweep() == 0
 
 
 # -- tasks -----------------------------------------------------------------------

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.contrib.postgres.aggregates import ArrayAgg
 from django.db.models import (
     CharField,
     Exists,
@@ -95,7 +96,22 @@ def no_usage(rule, accounts: QuerySet, *, today, now, limit) -> list[Candidate]:
 
 
 def renewal_within(rule, accounts: QuerySet, *, today, now, limit) -> list[Candidate]:
+    """One candidate per account and renewal date, whatever the number of its
+    contracts renewing that day (their ARR summed, their ids listed)."""
     horizon = today + dt.timedelta(days=rule.trigger_config["days"])
+    # Before occurrences were per account, a firing was keyed by contract
+    # (`renewal:<contract>:<date>`): such a firing still counts as fired.
+    legacy = RuleFiring.objects.filter(
+        rule_id=rule.pk,
+        account_id=OuterRef("account_id"),
+        occurrence_key=Concat(
+            Value("renewal:"),
+            Cast(OuterRef("pk"), CharField()),
+            Value(":"),
+            Cast(OuterRef("renewal_date"), CharField()),
+            output_field=CharField(),
+        ),
+    )
     rows = (
         Contract.objects.filter(
             status=ContractStatus.ACTIVE,
@@ -106,28 +122,31 @@ def renewal_within(rule, accounts: QuerySet, *, today, now, limit) -> list[Candi
         .annotate(
             okey=Concat(
                 Value("renewal:"),
-                Cast("pk", CharField()),
+                Cast("account_id", CharField()),
                 Value(":"),
                 Cast("renewal_date", CharField()),
                 output_field=CharField(),
             )
         )
         .exclude(_not_fired(rule, account_field="account_id"))
-        .order_by("renewal_date", "pk")
-        .values_list("account_id", "okey", "pk", "renewal_date", "arr")[:limit]
+        .exclude(Exists(legacy))
+        .values("account_id", "renewal_date", "okey")
+        .annotate(arr=Sum("arr"), contract_ids=ArrayAgg("pk", order_by="pk"))
+        .order_by("renewal_date", "account_id")
+        .values_list("account_id", "okey", "contract_ids", "renewal_date", "arr")[:limit]
     )
     return [
         (
             account_id,
             key,
             {
-                "contract_id": pk,
+                "contract_ids": ids,
                 "renewal_date": str(renewal),
                 "arr": str(arr),
                 **rule.trigger_config,
             },
         )
-        for account_id, key, pk, renewal, arr in rows
+        for account_id, key, ids, renewal, arr in rows
     ]
 
 

@@ -19,8 +19,11 @@ Occurrence keys, per kind:
 - no_usage: `no_usage:<last usage day>`, or `no_usage:never` for an account
   that never had usage (judged once the account is `days` old). New usage
   moves the last day, so the next silence is a new occurrence.
-- renewal_within: `renewal:<contract id>:<renewal date>`: a contract renewed
-  to a new date fires again when that date comes near.
+- renewal_within: `renewal:<account id>:<renewal date>`: once per account and
+  renewal date, however many of its contracts renew that day (the payload
+  lists them and sums their ARR); a contract renewed to a new date fires
+  again when that date comes near. (Firings before this were keyed
+  `renewal:<contract id>:<renewal date>`; they still count as fired.)
 - task_overdue: `overdue:<task id>:<due date>`: a snoozed task that becomes
   overdue again is a new occurrence.
 """

@@ -5,17 +5,22 @@ tenants' ids, and query counts that do not grow with the rows."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 
+from csplatform.events.models import DomainEvent
 from csplatform.tenancy.context import tenant_context
 from csplatform.tenancy.models import Role
-from lifecycle.services import segment_save
+from lifecycle.services import escalation_open, segment_save
 from tests import factories
 from tests.pages.conftest import tenant_post_forms, url
-from tests.work.rules_data import evaluate, playbook, rule
+from tests.work.rules_data import deliver, evaluate, move, playbook, rule
 from work.models import ActionRun, ActionStatus, FiringStatus, Rule, RuleFiring
+from work.rules.engine import rules_sweep
 
 pytestmark = pytest.mark.django_db
 
@@ -363,7 +368,8 @@ def test_the_run_log_shows_what_fired_and_why_it_failed(page, tenant, fired):
     assert response.status_code == 200
     html = response.content.decode()
     assert url("account", tenant, acct.pk) in html and "Initech" in html
-    assert "event:9" in html
+    # no such event: what happened, without a time it does not know
+    assert "Initech: escalation opened<" in html and 'title="Occurrence key event:9"' in html
     assert "Some actions failed" in html
     assert "Notify by email" in html and "Nobody to notify: the account owner is not set." in html
     assert "Add a timeline entry" in html
@@ -402,6 +408,39 @@ def test_the_skip_reason_is_in_the_log(page, tenant, inside):
     assert "Skipped (cool-down)" in html and "within the 48-hour cool-down" in html
 
 
+def when(event) -> str:
+    at = timezone.localtime(event.created_at)
+    return f"{at:%a} {at.day} {at:%b %Y %H:%M}"
+
+
+def test_the_run_log_shows_readable_occurrences(page, tenant, inside):
+    today = timezone.localdate()
+    renews = today + dt.timedelta(days=12)
+    with inside():
+        renewal = rule("renewal_within", {"days": 30}, name="Renewal soon")
+        acct = factories.account(name="Globex")
+        factories.contract(acct, renewal_date=renews, arr=Decimal("4000"))
+        factories.contract(acct, renewal_date=renews, arr=Decimal("6000"))
+        rules_sweep()
+        escalated = rule("escalation_opened", name="Escalated")
+        escalation_open(account=acct, reason="Outage", actor=None)
+        deliver()
+        event = DomainEvent.objects.get(kind="escalation_opened")
+        moved = rule("stage_entered", {"stage": "adoption"}, name="Adopted")
+        move(acct, "adoption")
+        deliver()
+        stage_event = DomainEvent.objects.get(kind="stage_changed")
+    client = page(Role.LEADER)
+    html = client.get(url("rule_log", tenant, renewal.pk)).content.decode()
+    day = f"{renews:%a} {renews.day} {renews:%b %Y}"
+    assert f"Globex: renews {day} (2 contracts, ARR 10,000)<" in html
+    assert f"renewal:{acct.pk}:{renews}<" not in html
+    html = client.get(url("rule_log", tenant, escalated.pk)).content.decode()
+    assert f"Globex: escalation opened: Outage, {when(event)}<" in html
+    html = client.get(url("rule_log", tenant, moved.pk)).content.decode()
+    assert f"Globex: moved from Onboarding to Adoption (forced), {when(stage_event)}<" in html
+
+
 @pytest.mark.parametrize("n", [3, 30])
 def test_the_run_log_costs_the_same_for_3_or_30_firings(
     n, page, tenant, inside, django_assert_num_queries
@@ -416,8 +455,10 @@ def test_the_run_log_costs_the_same_for_3_or_30_firings(
         )
         for i in range(n):
             acct = factories.account()
+            # readable occurrences of events (one lookup) and of a sweep's keys
+            key = f"event:{i}" if i % 2 else f"renewal:{acct.pk}:2030-01-0{i % 9 + 1}"
             evaluate(
-                trigger="escalation_opened", account_id=acct.pk, occurrence_key=f"e:{i}", payload={}
+                trigger="escalation_opened", account_id=acct.pk, occurrence_key=key, payload={}
             )
     client = page(Role.LEADER)
     with django_assert_num_queries(LOG_QUERIES):
@@ -425,4 +466,4 @@ def test_the_run_log_costs_the_same_for_3_or_30_firings(
     assert response.content.decode().count('id="firing-') == n
 
 
-LOG_QUERIES = 24  # with the nav's "My work" count
+LOG_QUERIES = 25  # with the nav's "My work" count and the events' times

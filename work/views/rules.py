@@ -32,6 +32,7 @@ from work.models import ActionRun, Rule
 from work.rules.actions import SECRET_MASK, action_kind, action_kinds
 from work.rules.conditions import KINDS, MAX_CONDITIONS, OP_LABELS
 from work.rules.forms import editor_fields
+from work.rules.occurrences import occurrence_texts
 from work.rules.triggers import TRIGGERS
 from work.services import rules as services
 
@@ -77,9 +78,11 @@ def rule_log(request, tenant_slug, pk):
     rule = get_object_or_404(Rule.objects.all(), pk=pk)
     page = Paginator(selectors.rule_firings(rule), LOG_PAGE_SIZE).get_page(request.GET.get("page"))
     labels = {kind: action.label for kind, action in action_kinds().items()}
+    texts = occurrence_texts(page, config=rule.trigger_config)
     rows = [
         {
             "firing": firing,
+            "occurrence": texts[firing.pk],
             "runs": [
                 {"run": run, "label": labels.get(run.kind, run.kind)}
                 for run in firing.action_runs.all()

@@ -309,6 +309,11 @@ class NoteKind(models.TextChoices):
     CALL = "call_logged", "Call"
 
 
+# The longest note, meeting or call write-up a person may add (a pasted
+# email thread fits; a pasted log file does not).
+NOTE_MAX_LENGTH = 10_000
+
+
 class TimelineEntry(TenantScopedModel):
     """The shared account timeline every app writes through `timeline_record`."""
 

@@ -216,7 +216,11 @@ def test_a_snoozed_overdue_task_shows_snoozed_until_and_its_real_due_date(
     text = f"snoozed until {day(until)}, due {day(first_due)}"
     assert f'<span class="overdue">{text}</span>' in row
     page_html = client.get(url("work_task", tenant, late.pk)).content.decode()
-    assert f"snoozed until {until:%Y-%m-%d}, due {first_due:%Y-%m-%d}" in page_html
+    snoozed = f"snoozed until {until:%Y-%m-%d}, due {first_due:%Y-%m-%d}"
+    assert f'{snoozed} <span class="overdue">(overdue)</span>' in page_html
+    # and on the account's work card
+    card = client.get(url("work_account", tenant, account.pk)).content.decode()
+    assert f'{snoozed} <span class="overdue">(overdue)</span>' in card
 
 
 def test_snooze_in_place_and_its_422s(page, tenant, inside, task):

@@ -7,7 +7,15 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from csplatform.tenancy.models import Membership, User
-from lifecycle.models import ContactRole, ContractStatus, NoteKind, Segment, Stage, Tier
+from lifecycle.models import (
+    NOTE_MAX_LENGTH,
+    ContactRole,
+    ContractStatus,
+    NoteKind,
+    Segment,
+    Stage,
+    Tier,
+)
 
 
 def tenant_members():
@@ -114,7 +122,11 @@ class NoteForm(forms.Form):
     body = forms.CharField(
         label="Note",
         widget=forms.Textarea(
-            attrs={"rows": 3, "placeholder": "What happened? First line is the title."}
+            attrs={
+                "rows": 3,
+                "placeholder": "What happened? First line is the title.",
+                "maxlength": NOTE_MAX_LENGTH,
+            }
         ),
     )
 

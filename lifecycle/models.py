@@ -8,7 +8,7 @@ from django.utils import timezone
 from django_fsm import FSMField
 
 from csplatform.fsm import Move, transitions
-from csplatform.tenancy.models import TenantScopedModel
+from csplatform.tenancy.models import Role, TenantScopedModel
 
 
 class Stage(models.TextChoices):
@@ -307,6 +307,15 @@ class NoteKind(models.TextChoices):
     NOTE = "note", "Note"
     MEETING = "meeting_logged", "Meeting"
     CALL = "call_logged", "Call"
+
+
+# Who may own an account: the people who work accounts. A viewer (another
+# department reading shared data) never does.
+OWNER_ROLES = (Role.CSM, Role.LEADER, Role.ADMIN)
+
+# The longest note, meeting or call write-up a person may add (a pasted
+# email thread fits; a pasted log file does not).
+NOTE_MAX_LENGTH = 10_000
 
 
 class TimelineEntry(TenantScopedModel):

@@ -7,7 +7,9 @@ from django.db.models import DecimalField, Min, OuterRef, Q, QuerySet, Subquery,
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from csplatform.tenancy.models import Membership, User
 from lifecycle.models import (
+    OWNER_ROLES,
     Account,
     AccountAchievement,
     Contract,
@@ -110,3 +112,10 @@ def time_to_onboard_days(account: Account) -> float | None:
     if not first or not first.exited_at:
         return None
     return (first.exited_at - first.entered_at).total_seconds() / 86400
+
+
+def account_owner_candidates() -> QuerySet:
+    """The members who may own accounts (OWNER_ROLES), by name, for pickers."""
+    return User.objects.filter(
+        pk__in=Membership.objects.filter(role__in=OWNER_ROLES).values("user_id")
+    ).order_by("full_name", "email")

@@ -70,6 +70,14 @@ def throttled(request) -> Response | None:
     )
 
 
+def _wrong_envelope(body: object) -> str | None:
+    """The key of a batch sent under another name (`{"events": [...]}`), which
+    would otherwise read as one event without a name."""
+    if not isinstance(body, dict) or "batch" in body or "event" in body:
+        return None
+    return next((k for k, v in body.items() if isinstance(v, list) and k != "properties"), None)
+
+
 def _events_of(body: object) -> list | None:
     if isinstance(body, list):
         return body
@@ -171,6 +179,10 @@ class UsageEventIngestView(IngestionLogged, TenantAPIView):
             body = loads(raw or b"null", check=False)
         except (ValueError, UnicodeDecodeError):
             return error_response(400, "The body is not valid JSON.", "parse_error")
+        envelope = _wrong_envelope(body)
+        if envelope is not None:
+            message = f'Unknown envelope key "{envelope}": send a batch as {{"batch": [...]}}.'
+            return error_response(400, message, "invalid", {envelope: [message]})
         events = _events_of(body)
         if events is None or not events:
             message = 'Send an event object, a list of events, or {"batch": [...]}.'

@@ -12,6 +12,7 @@ from django.utils import timezone
 from csplatform.events.services import event_record
 from csplatform.tenancy.models import Membership, User
 from lifecycle.models import (
+    OWNER_ROLES,
     Account,
     Stage,
     StageHistory,
@@ -22,8 +23,15 @@ ACCOUNT_FIELDS = {"name", "external_id", "owner", "tier", "industry", "attribute
 
 
 def _check_owner(owner: User | None) -> None:
-    if owner is not None and not Membership.objects.filter(user=owner).exists():
+    if owner is None:
+        return
+    membership = Membership.objects.filter(user=owner).first()
+    if membership is None:
         raise ValidationError({"owner": ["The owner must be a member of this workspace."]})
+    if membership.role not in OWNER_ROLES:
+        raise ValidationError(
+            {"owner": ["A viewer cannot own accounts; choose a CSM, leader or admin."]}
+        )
 
 
 @transaction.atomic

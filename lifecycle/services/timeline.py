@@ -10,6 +10,7 @@ from csplatform.events.services import event_record
 from csplatform.tenancy.context import current
 from csplatform.tenancy.models import User
 from lifecycle.models import (
+    NOTE_MAX_LENGTH,
     Account,
     NoteKind,
     TimelineEntry,
@@ -76,6 +77,8 @@ def note_add(
     body = body.strip()
     if not body:
         errors["body"] = ["Write something in the note."]
+    elif len(body) > NOTE_MAX_LENGTH:
+        errors["body"] = [f"Keep a note within {NOTE_MAX_LENGTH:,} characters ({len(body):,} now)."]
     if kind not in NoteKind.values:
         errors["kind"] = [f"Choose one of {', '.join(NoteKind.values)}."]
     if errors:

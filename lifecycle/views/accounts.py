@@ -13,6 +13,7 @@ from lifecycle import selectors, services
 from lifecycle.forms import AccountFilterForm, AccountForm, apply_errors, tenant_members
 from lifecycle.models import Account, Segment, Stage
 from lifecycle.segments import SegmentFilterBroken
+from lifecycle.selectors import account_owner_candidates
 from lifecycle.views.common import back_to_account, get_account
 
 PAGE_SIZE = 50
@@ -60,7 +61,7 @@ def _account_form_response(request, form, *, account=None, status=200):
 @require_http_methods(["GET", "POST"])
 @requires_role(Role.CSM)
 def account_new(request, tenant_slug):
-    form = AccountForm(request.POST or None, owners=tenant_members())
+    form = AccountForm(request.POST or None, owners=account_owner_candidates())
     if request.method == "GET":
         return _account_form_response(request, form)
     if form.is_valid():
@@ -83,7 +84,9 @@ def account_edit(request, tenant_slug, pk):
         "tier": account.tier,
         "industry": account.industry,
     }
-    form = AccountForm(request.POST or None, initial=initial, owners=tenant_members(), editing=True)
+    form = AccountForm(
+        request.POST or None, initial=initial, owners=account_owner_candidates(), editing=True
+    )
     if request.method == "GET":
         return _account_form_response(request, form, account=account)
     if form.is_valid():

@@ -302,3 +302,12 @@ def test_api_key_writes_record_the_key_not_a_person(api, inside):
         entry = TimelineEntry.objects.get(account_id=res.json()["id"], kind="account_created")
     assert entry.actor is None
     assert entry.payload["via_api_key"] == api.api_key.pk
+
+
+def test_a_viewer_cannot_own_accounts(api, tenant, inside):
+    viewer = make_user(tenant, Role.VIEWER)
+    res = api.post(URL, {"name": "A", "owner": viewer.pk}, format="json")
+    assert res.status_code == 400
+    assert "viewer cannot own" in error_fields(res)["owner"][0]
+    with inside():
+        assert not Account.objects.exists()

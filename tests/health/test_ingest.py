@@ -113,6 +113,14 @@ def test_malformed_bodies_are_400(tenant, body, status):
     assert stored(tenant) == []
 
 
+def test_a_batch_under_another_key_is_400_naming_that_key(tenant):
+    response = post(client_for(tenant), {"events": [ev(1), ev(2)]})
+    assert response.status_code == 400
+    assert "events" in response.json()["fields"]
+    assert '{"batch": [...]}' in response.json()["detail"]
+    assert stored(tenant) == []
+
+
 def test_a_well_formed_but_invalid_single_event_is_reported_not_refused(tenant):
     # Stock clients drop a request on any 4xx, so one bad event is a 200 with a reason.
     response = post(client_for(tenant), {})

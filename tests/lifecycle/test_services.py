@@ -119,9 +119,13 @@ def test_empty_note_is_refused(in_tenant):
     acct = factories.account()
     with pytest.raises(ValidationError):
         services.note_add(account=acct, body="   ", actor=None)
+    with pytest.raises(ValidationError) as too_long:
+        services.note_add(account=acct, body="x" * 10_001, actor=None)
+    assert "10,000 characters" in too_long.value.message_dict["body"][0]
+    services.note_add(account=acct, body="x" * 10_000, actor=None)  # the limit itself is fine
     services.note_add(account=acct, body="QBR booked\nAgenda attached", actor=None)
-    entry = TimelineEntry.objects.get(account=acct, kind="note")
-    assert entry.title == "QBR booked"
+    entry = TimelineEntry.objects.filter(account=acct, kind="note").get(title="QBR booked")
+    assert entry.body == "QBR booked\nAgenda attached"
 
 
 def test_segment_filters_select_accounts(in_tenant):

@@ -106,7 +106,7 @@ def test_add_a_note(page, tenant, inside, acct, users):
     assert "QBR booked" in body and "They want SSO." in body
 
 
-@pytest.mark.parametrize("body", ["", "   \n  "])
+@pytest.mark.parametrize("body", ["", "   \n  ", "x" * 10_001])
 def test_blank_note_shows_a_field_error_and_stores_nothing(page, tenant, inside, acct, body):
     response = page(Role.CSM).post(url("account_note", tenant, acct.pk), {"body": body})
     assert response.status_code == 422

@@ -257,3 +257,11 @@ def test_accounts_list_query_count_does_not_grow_with_rows(page, tenant, query):
     many, many_rows = count(27)  # 30 accounts in all now
     assert many_rows > few_rows
     assert many == few
+
+
+def test_the_owner_picker_offers_only_people_who_can_own_accounts(page, tenant, users):
+    body = page(Role.CSM).get(url("account_new", tenant)).content.decode()
+    picker = body[body.index('name="owner"') : body.index("</select>", body.index('name="owner"'))]
+    for role in (Role.CSM, Role.LEADER, Role.ADMIN):
+        assert f'value="{users[role].pk}"' in picker
+    assert f'value="{users[Role.VIEWER].pk}"' not in picker

@@ -7,7 +7,7 @@ from rest_framework import serializers
 
 from lifecycle import timeline
 from lifecycle.api.serializers.common import UserRefSerializer
-from lifecycle.models import NoteKind, Stage
+from lifecycle.models import NOTE_MAX_LENGTH, NoteKind, Stage
 from lifecycle.segments import filters_json_schema
 
 
@@ -105,7 +105,8 @@ class TimelineEntryOutputSerializer(serializers.Serializer):
 
 
 class NoteInputSerializer(serializers.Serializer):
-    body = serializers.CharField()
+    # The schema declares the service's limit (lifecycle.models.NOTE_MAX_LENGTH).
+    body = serializers.CharField(max_length=NOTE_MAX_LENGTH)
     kind = serializers.ChoiceField(
         choices=NoteKind.choices,
         default=NoteKind.NOTE,

@@ -44,6 +44,9 @@ class MeasureSpec:
     figures: tuple[Figure, ...]
     # The card's sentence: (inputs by shown name, raw value, missing) -> text
     describe: Callable[[Mapping, float | None, bool], str]
+    # When the measure has no data (its raw SQL yields NULL), in words: it is
+    # then left out of the score and the rest re-weighted, never a zero.
+    missing_when: str = ""
 
 
 def _plural(n, word: str) -> str:
@@ -70,8 +73,8 @@ def _breadth(i, raw, missing) -> str:
 
 
 def _trend(i, raw, missing) -> str:
-    if missing and not i.get("last_30"):
-        return "no events in the last 60 days"
+    if missing and not i.get("last_30") and not i.get("previous_30"):
+        return "no usage in the last 60 days"
     if missing:
         return f"{i['last_30']} events in the last 30 days, none in the 30 before"
     return (
@@ -83,6 +86,8 @@ def _trend(i, raw, missing) -> str:
 def _license(i, raw, missing) -> str:
     if not i.get("seats"):
         return "no seats on an active contract"
+    if missing:  # seats, but never any usage: unknown, not 0 of them active
+        return f"no usage received yet, {i['seats']} seats"
     return f"{_plural(i.get('active_users', 0), 'active user')} / {i['seats']} seats"
 
 
@@ -130,6 +135,7 @@ MEASURES: tuple[MeasureSpec, ...] = (
         "CASE WHEN f.has_usage THEN f.active_days::float END",
         (HAS_USAGE, Figure("active_days", "coalesce(daily.active_days, 0)"), Figure("days", "30")),
         _usage_frequency,
+        missing_when="the account has never sent any usage",
     ),
     MeasureSpec(
         "breadth",
@@ -140,6 +146,7 @@ MEASURES: tuple[MeasureSpec, ...] = (
         "CASE WHEN f.has_usage AND f.key_features > 0 THEN f.used::float / f.key_features END",
         (HAS_USAGE, Figure("used", "coalesce(fu.n, 0)"), Figure("key_features", "kf.n")),
         _breadth,
+        missing_when="the account has never sent any usage, or the catalogue has no key features",
     ),
     MeasureSpec(
         "trend",
@@ -147,12 +154,16 @@ MEASURES: tuple[MeasureSpec, ...] = (
         "events last 30 days / the 30 before",
         0.5,
         1.1,
-        "CASE WHEN f.previous_30 > 0 THEN f.last_30::float / f.previous_30 END",
+        "CASE WHEN f.has_usage AND f.previous_30 > 0 THEN f.last_30::float / f.previous_30 END",
         (
+            HAS_USAGE,
             Figure("last_30", "coalesce(daily.last_30, 0)"),
             Figure("previous_30", "coalesce(daily.previous_30, 0)"),
         ),
         _trend,
+        missing_when=(
+            "the account has never sent any usage, or sent none in the 30 days before the last 30"
+        ),
     ),
     MeasureSpec(
         "license_utilization",
@@ -160,12 +171,16 @@ MEASURES: tuple[MeasureSpec, ...] = (
         "active users / seats",
         0.2,
         0.85,
-        "CASE WHEN f.seats > 0 THEN f.active_users::float / f.seats END",
+        # Seats alone say nothing about use: an account that has never sent
+        # usage is unknown here, not "0 active users".
+        "CASE WHEN f.has_usage AND f.seats > 0 THEN f.active_users::float / f.seats END",
         (
+            HAS_USAGE,
             Figure("active_users", "coalesce(users_30.n, 0)"),
             Figure("seats", "coalesce(seats.n, 0)"),
         ),
         _license,
+        missing_when="the account has never sent any usage, or has no seats on an active contract",
     ),
     MeasureSpec(
         "nps",
@@ -180,6 +195,7 @@ MEASURES: tuple[MeasureSpec, ...] = (
             Figure("detractors", "coalesce(nps.detractors, 0)"),
         ),
         _nps,
+        missing_when="no NPS answers in the NPS window",
     ),
     MeasureSpec(
         "support_load",
@@ -197,6 +213,9 @@ MEASURES: tuple[MeasureSpec, ...] = (
             Figure("open_escalation", "acc.is_escalated"),
         ),
         _support,
+        missing_when=(
+            "the tenant has never sent support tickets and the account has no open escalation"
+        ),
     ),
     MeasureSpec(
         "engagement",
@@ -208,6 +227,7 @@ MEASURES: tuple[MeasureSpec, ...] = (
         "floor(extract(epoch FROM now() - f.last_contact) / 86400.0)",
         (Figure("last_contact", "contact.last_at"),),
         _engagement,
+        missing_when="no CSM contact was ever recorded",
     ),
     MeasureSpec(
         "csm_sentiment",
@@ -221,6 +241,7 @@ MEASURES: tuple[MeasureSpec, ...] = (
             Figure("sentiment_comment", "sentiment.comment", shown_as="comment"),
         ),
         _sentiment,
+        missing_when="the CSM has not set a sentiment in the last 180 days",
     ),
     MeasureSpec(
         "outcomes",
@@ -235,6 +256,7 @@ MEASURES: tuple[MeasureSpec, ...] = (
             Figure("due", "coalesce(outcomes.due, false)"),
         ),
         _outcomes,
+        missing_when="the stage has no required outcomes, or none are due and none are done",
     ),
 )
 

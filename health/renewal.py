@@ -7,9 +7,12 @@ parts, each 0-100 and shown separately.
 - winner: is it a winner they would stand behind (NPS, a champion, and what
   later apps register here, e.g. advocacy's reference willingness).
 
-A part with no data is left out; the likelihood is the mean of the parts
-that have data. Apps add signals through `register_renewal_signal`, so
-health never imports them.
+An input with no data is left out. A part whose health inputs all have no
+data is unknown, never 100: a named champion or the absence of an escalation
+says nothing alone. The likelihood is the mean of the known parts and says
+how many it rests on; an account with no health score is "unknown risk",
+never low. Apps add signals through `register_renewal_signal`, so health
+never imports them.
 """
 
 from __future__ import annotations

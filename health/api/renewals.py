@@ -54,6 +54,9 @@ class RenewalOutputSerializer(serializers.Serializer):
     score = serializers.IntegerField(read_only=True, allow_null=True)
     band = serializers.CharField(read_only=True)
     likelihood = serializers.FloatField(read_only=True, allow_null=True)
+    known_parts = serializers.IntegerField(
+        read_only=True, help_text="Parts the likelihood rests on (the rest: no data)"
+    )
     risk = serializers.ChoiceField(choices=list(RISKS.items()), read_only=True)
     arr_at_risk = serializers.DecimalField(max_digits=14, decimal_places=2, read_only=True)
     components = ComponentOutputSerializer(many=True, read_only=True)
@@ -71,6 +74,9 @@ class RenewalSummarySerializer(serializers.Serializer):
     contracts = serializers.IntegerField(read_only=True)
     arr = serializers.DecimalField(max_digits=16, decimal_places=2, read_only=True)
     arr_at_risk = serializers.DecimalField(max_digits=16, decimal_places=2, read_only=True)
+    arr_unknown = serializers.DecimalField(
+        max_digits=16, decimal_places=2, read_only=True, help_text="ARR with no health signal"
+    )
     by_risk = RiskTotalSerializer(many=True, read_only=True)
 
 
@@ -110,6 +116,7 @@ class HealthRenewalViewSet(TenantScopedViewSet):
                     "contracts": len(report.rows),
                     "arr": report.arr,
                     "arr_at_risk": report.arr_at_risk,
+                    "arr_unknown": report.arr_unknown,
                     "by_risk": report.by_risk,
                 }
             ).data

@@ -32,6 +32,9 @@ class MeasureLineOutputSerializer(serializers.Serializer):
         read_only=True, allow_null=True, help_text="Points this measure adds to the score"
     )
     missing = serializers.BooleanField(read_only=True, help_text="No data: left out")
+    measured = serializers.CharField(
+        read_only=True, help_text="What was measured, in words; when missing, why"
+    )
     change_since_last_week = serializers.FloatField(read_only=True, allow_null=True)
 
 

@@ -19,15 +19,25 @@ from lifecycle.segments import segment_members_q
 
 HIGH_RISK_BELOW = 50
 MEDIUM_RISK_BELOW = 70
-RISKS = {"high": "High risk", "medium": "Medium risk", "low": "Low risk", "unknown": "No data"}
+RISKS = {"high": "High risk", "medium": "Medium risk", "low": "Low risk", "unknown": "Unknown risk"}
 
 
 @dataclass(frozen=True)
 class Part:
-    """One input of a component, e.g. ("NPS", 62.5)."""
+    """One input of a component, e.g. ("NPS", 62.5). A supporting input (a
+    named champion, no open escalation) is a fact that is always known but
+    says nothing alone: it counts only beside an input with data, so a part
+    whose health inputs are all missing is unknown, not 100."""
 
     label: str
     value: float | None
+    supporting: bool = False
+
+
+def _component_value(parts: list[Part]) -> float | None:
+    if not any(p.value is not None for p in parts if not p.supporting):
+        return None
+    return _mean([p.value for p in parts])
 
 
 @dataclass(frozen=True)
@@ -58,6 +68,16 @@ class RenewalRow:
         return RISKS[self.risk]
 
     @property
+    def known_parts(self) -> int:
+        """How many of the three parts the likelihood rests on (the rest had
+        no data and are left out)."""
+        return sum(1 for c in self.components if c.value is not None)
+
+    @property
+    def all_parts(self) -> int:
+        return len(self.components)
+
+    @property
     def arr_at_risk(self) -> Decimal:
         return self.arr if self.risk in ("high", "medium") else Decimal(0)
 
@@ -74,6 +94,11 @@ class RenewalReport:
     @property
     def arr_at_risk(self) -> Decimal:
         return sum((r.arr_at_risk for r in self.rows), Decimal(0))
+
+    @property
+    def arr_unknown(self) -> Decimal:
+        """ARR renewing with no health signal: neither at risk nor safe."""
+        return sum((r.arr for r in self.rows if r.risk == "unknown"), Decimal(0))
 
     def count(self, risk: str) -> int:
         return sum(1 for r in self.rows if r.risk == risk)
@@ -162,17 +187,22 @@ def renewal_report(
             "confidence": [
                 Part("Usage trend", _points(score, "trend")),
                 Part("CSM engagement", _points(score, "engagement")),
-                Part("No open escalation", 0.0 if account.is_escalated else 100.0),
+                # An open escalation says something alone; its absence does not.
+                Part(
+                    "No open escalation",
+                    0.0 if account.is_escalated else 100.0,
+                    supporting=not account.is_escalated,
+                ),
             ],
             "winner": [
                 Part("NPS", _points(score, "nps")),
-                Part("Champion named", 100.0 if account.pk in champions else 0.0),
+                Part("Champion named", 100.0 if account.pk in champions else 0.0, supporting=True),
             ],
         }
         for signal, values in extra:
             parts[signal.component].append(Part(signal.label, values.get(account.pk)))
         components = [
-            Component(key, COMPONENTS[key], _mean([p.value for p in parts[key]]), parts[key])
+            Component(key, COMPONENTS[key], _component_value(parts[key]), parts[key])
             for key in COMPONENTS
         ]
         likelihood = _mean([c.value for c in components])
@@ -190,7 +220,8 @@ def renewal_report(
                 band=score.band if score else "",
                 components=components,
                 likelihood=likelihood,
-                # Without a health score the main question has no answer yet.
+                # Without a health score the main question has no answer yet:
+                # unknown risk, never low.
                 risk=_risk(likelihood) if score and score.score is not None else "unknown",
             )
         )

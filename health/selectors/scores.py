@@ -52,6 +52,12 @@ class ScoreCard:
     missing: list[str] = field(default_factory=list)
 
     @property
+    def left_out(self) -> list[tuple[str, str]]:
+        """The measures left out of the score for want of data, each with why
+        ("no usage received yet"), heaviest first."""
+        return [(line.label, line.measured) for line in self.lines if line.missing]
+
+    @property
     def reweighted(self) -> bool:
         """True when some measures had no data and the rest carry the score."""
         return bool(self.missing)

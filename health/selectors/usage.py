@@ -281,6 +281,9 @@ def account_usage_panel(account: Account, *, days: int = 90) -> dict:
         "recent_since": recent_since,
         "series": series,
         "has_usage": bool(daily),
+        # Seats with no usage ever are unknown utilization, not 0%; only then
+        # does it cost a query.
+        "ever_used": bool(daily) or UsageDailyAccount.objects.filter(account=account).exists(),
         "total_events": sum(point["events"] for point in series),
         "peak_active_users": max(point["active_users"] for point in series),
         "features": features,

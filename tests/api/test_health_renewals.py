@@ -5,6 +5,7 @@ import pytest
 from django.utils import timezone
 
 from csplatform.tenancy.context import tenant_context
+from health.models import HealthScore
 from tests.conftest import make_user
 from tests.errors import error_fields
 from tests.health.renewal_data import renewing
@@ -29,7 +30,7 @@ def test_rows_carry_the_three_parts_and_the_summary_the_money(tenant, viewer_api
         {"label": "NPS", "value": 95.0},
         {"label": "Champion named", "value": 100.0},
     ]
-    assert (first["risk"], first["days_left"]) == ("low", 20)
+    assert (first["risk"], first["days_left"], first["known_parts"]) == ("low", 20, 3)
     by_risk = viewer_api.get(URL, {"order": "risk"}).json()["results"]
     assert [r["account"] for r in by_risk] == [risky.pk, safe.pk]
     summary = viewer_api.get(f"{URL}summary/").json()
@@ -39,6 +40,26 @@ def test_rows_carry_the_three_parts_and_the_summary_the_money(tenant, viewer_api
         "1000.00",
     )
     assert {b["risk"]: b["contracts"] for b in summary["by_risk"]}["high"] == 1
+    assert summary["arr_unknown"] == "0.00"
+
+
+def test_renewals_with_no_health_signal_are_unknown_risk_with_their_arr(tenant, viewer_api):
+    with tenant_context(tenant):
+        blank = renewing(30, 50, arr="7000", champion=True)
+        HealthScore.objects.filter(account_id=blank.account_id).update(
+            score=None, band="", breakdown=[]
+        )
+    row = viewer_api.get(URL).json()["results"][0]
+    assert (row["risk"], row["likelihood"], row["known_parts"]) == ("unknown", None, 0)
+    assert [c["value"] for c in row["components"]] == [None, None, None]
+    summary = viewer_api.get(f"{URL}summary/").json()
+    assert (summary["arr_at_risk"], summary["arr_unknown"]) == ("0.00", "7000.00")
+    unknown = next(b for b in summary["by_risk"] if b["risk"] == "unknown")
+    assert (unknown["label"], unknown["contracts"], unknown["arr"]) == (
+        "Unknown risk",
+        1,
+        "7000.00",
+    )
 
 
 def test_horizon_and_filters_and_bad_input(tenant, viewer_api):

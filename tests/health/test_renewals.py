@@ -28,7 +28,13 @@ def scored(acct, score, **points):
     HealthScore.objects.create(
         account=acct,
         score=score,
-        band="green" if score >= 70 else "yellow" if score >= 40 else "red",
+        band=""
+        if score is None
+        else "green"
+        if score >= 70
+        else "yellow"
+        if score >= 40
+        else "red",
         breakdown=[{"measure": m, "points": p, "missing": p is None} for m, p in points.items()],
     )
 
@@ -53,13 +59,57 @@ def test_likelihood_is_the_mean_of_three_parts_each_shown(in_tenant):
     parts = {c.key: c for c in row.components}
     assert parts["needs_met"].value == 70  # health 80, outcomes 60
     assert parts["confidence"].value == 40  # trend 40, engagement 80, escalation open 0
-    assert parts["winner"].value == 100  # no NPS yet: left out; champion named
+    # no NPS yet: a named champion alone says nothing, so the part is unknown
+    assert parts["winner"].value is None
     assert [(p.label, p.value) for p in parts["winner"].parts] == [
         ("NPS", None),
         ("Champion named", 100.0),
     ]
-    assert row.likelihood == 70
-    assert (row.risk, row.arr_at_risk) == ("low", 0)
+    assert row.likelihood == 55  # the two known parts
+    assert (row.known_parts, row.all_parts) == (2, 3)
+    assert (row.risk, row.arr_at_risk) == ("medium", 50000)
+
+
+def test_a_part_whose_health_inputs_are_all_missing_is_unknown_not_100(in_tenant):
+    # red, renewing in 31 days, a champion and no escalation, but no usage
+    # trend, engagement or NPS: before, confidence and winner were 100 and
+    # the renewal "low risk"
+    red = factories.account(name="Red")
+    renewing(red, 31, arr="30000")
+    scored(red, 30, outcomes=None, trend=None, engagement=None, nps=None)
+    factories.contact(red, role=ContactRole.CHAMPION)
+    row = renewal_report().rows[0]
+    parts = {c.key: c.value for c in row.components}
+    assert parts == {"needs_met": 30, "confidence": None, "winner": None}
+    assert (row.likelihood, row.known_parts) == (30, 1)
+    assert (row.risk, row.arr_at_risk) == ("high", 30000)
+
+
+def test_an_account_with_no_health_signal_is_unknown_risk_apart_with_its_arr(in_tenant):
+    known = factories.account()
+    renewing(known, 40, arr="1000")
+    scored(known, 90, outcomes=90, trend=90, engagement=90, nps=90)
+    blank = factories.account()  # scored, but every measure missing: no score
+    renewing(blank, 20, arr="7000")
+    scored(blank, None, outcomes=None, trend=None, engagement=None, nps=None)
+    factories.contact(blank, role=ContactRole.CHAMPION)
+    never = factories.account()  # never scored at all
+    renewing(never, 30, arr="2000")
+
+    report = renewal_report()
+    rows = {r.account_id: r for r in report.rows}
+    for acct in (blank, never):
+        row = rows[acct.pk]
+        assert (row.risk, row.risk_label) == ("unknown", "Unknown risk")
+        assert row.likelihood is None and row.known_parts == 0
+        assert all(c.value is None for c in row.components)
+        assert row.arr_at_risk == 0
+    assert rows[known.pk].risk == "low"
+    assert report.arr_at_risk == 0
+    assert report.arr_unknown == Decimal("9000")
+    totals = {b["risk"]: (b["contracts"], b["arr"]) for b in report.by_risk}
+    assert totals["unknown"] == (2, Decimal("9000"))
+    assert totals["low"] == (1, Decimal("1000"))
 
 
 def test_arr_at_risk_sums_high_and_medium_risk_renewals(in_tenant):

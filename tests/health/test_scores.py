@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from csplatform.events.models import DomainEvent
 from csplatform.tenancy.context import tenant_context
+from health.measures import MEASURES
 from health.models import (
     CsmSentiment,
     HealthProfile,
@@ -18,8 +19,10 @@ from health.models import (
     NpsResponse,
     RescoreRequest,
 )
+from health.selectors import score_card
 from health.services import (
     csm_sentiment_set,
+    health_defaults_ensure,
     health_rescore,
     health_rescore_pending,
     health_rescore_request,
@@ -144,6 +147,58 @@ def test_quiet_usage_is_a_zero_once_an_account_has_ever_sent_usage(in_tenant):
     assert breakdown(score_of(quiet))["usage_frequency"]["raw"] == 0
     assert score_of(quiet).band == "red"
     assert breakdown(score_of(never))["usage_frequency"]["missing"] is True
+
+
+def test_seats_without_any_usage_ever_are_missing_usage_not_zero_and_not_red(in_tenant):
+    health_defaults_ensure()  # the starting profiles: adoption falls to Default
+    acct = factories.account(stage="adoption")
+    factories.contract(acct, seats=19)
+    csm_sentiment_set(account=acct, value="yellow", comment="Quiet so far", actor=None)
+    nothing = factories.account(stage="adoption")
+    factories.contract(nothing, seats=19)
+    health_rescore(account_ids=None)
+
+    parts = breakdown(score_of(acct))
+    usage = {"usage_frequency", "breadth", "trend", "license_utilization"}
+    for measure in usage:
+        assert parts[measure]["missing"] is True, measure
+        assert parts[measure]["points"] is None and parts[measure]["share"] is None, measure
+    # "0 active users / 19 seats" at 15 of 20 would have made it red (12.5)
+    assert parts["license_utilization"]["inputs"] == {"active_users": 0, "seats": 19}
+    assert parts["csm_sentiment"]["share"] == 100
+    assert (score_of(acct).score, score_of(acct).band) == (50, "yellow")
+    assert not DomainEvent.objects.filter(kind="health_changed", payload__new_band="red").exists()
+    # every measure missing: no score, neither red nor green
+    assert (score_of(nothing).score, score_of(nothing).band) == (None, "")
+
+    card = score_card(acct)
+    assert card.score == 50 and set(card.missing) >= {
+        "Usage frequency",
+        "Key feature breadth",
+        "Usage trend",
+        "License utilization",
+    }
+    reasons = dict(card.left_out)
+    assert reasons["License utilization"] == "no usage received yet, 19 seats"
+    assert reasons["Usage frequency"] == "no usage received yet"
+    assert reasons["Usage trend"] == "no usage in the last 60 days"
+    assert reasons["NPS"] == "no NPS answers"
+    assert "CSM sentiment" not in reasons
+
+
+def test_license_utilization_counts_zero_active_users_once_usage_has_been_sent(in_tenant):
+    only_profile({"license_utilization": 1})
+    acct = factories.account()
+    factories.contract(acct, seats=19)
+    active_days(acct, [50])  # used the product once, nobody in the last 30 days
+    health_rescore(account_ids=[acct.pk])
+    part = breakdown(score_of(acct))["license_utilization"]
+    assert (part["raw"], part["missing"]) == (0, False)
+    assert score_of(acct).band == "red"
+
+
+def test_every_measure_says_when_it_is_missing():
+    assert all(spec.missing_when for spec in MEASURES)
 
 
 def test_points_scale_from_bad_to_good_and_clamp_both_ways(in_tenant):

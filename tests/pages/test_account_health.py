@@ -104,7 +104,7 @@ def test_card_shows_the_score_and_its_working(page, tenant, inside, acct):
     assert text(html, "measure-nps") == "NPS no NPS answers no data — 20 — — —"
     assert 'style="width: 60%"' in html and 'style="width: 30%"' in html  # the bars
     note = text(html, "health-missing")
-    assert note.startswith("No data for NPS : left out of the score")
+    assert note.startswith("No data for NPS (no NPS answers): left out of the score")
     assert "other 2 measures re-weighted" in note
 
 
@@ -135,6 +135,34 @@ def test_trend_line_has_a_point_per_day_and_the_band_guides(page, tenant, inside
     assert f"{ago(40):%Y-%m-%d}: 55" in trend and f"{ago(100):%Y-%m-%d}" not in trend
     assert trend.count('class="guide"') == 2
     assert "red below 40, green from 70" in trend
+
+
+def test_seats_but_no_usage_ever_is_left_out_with_the_reason(page, tenant, inside):
+    with inside():
+        use_profile({"usage_frequency": 50, "license_utilization": 30, "csm_sentiment": 20})
+        unused = factories.account(name="Unused", stage="adoption")
+        factories.contract(unused, seats=19)
+        services.csm_sentiment_set(account=unused, value="yellow", comment="Quiet", actor=None)
+        bare = factories.account(name="Bare", stage="adoption")
+        factories.contract(bare, seats=19)
+        services.health_rescore(account_ids=[unused.pk, bare.pk])
+
+    html = card(page(Role.VIEWER), tenant, unused)
+    assert text(html, "health-score") == "50"  # sentiment alone, not 0 of 19 seats
+    assert text(html, "health-band") == "Yellow"
+    assert text(html, "measure-license_utilization") == (
+        "License utilization no usage received yet, 19 seats no data — 30 — — —"
+    )
+    assert text(html, "health-missing").startswith(
+        "No data for Usage frequency (no usage received yet), "
+        "License utilization (no usage received yet, 19 seats): left out of the score"
+    )
+
+    html = card(page(Role.VIEWER), tenant, bare)
+    assert text(html, "health-score") == "\N{EN DASH}" and text(html, "health-band") == "No data"
+    assert "no measure of the profile has data yet, so there is no score" in text(
+        html, "health-missing"
+    )
 
 
 def test_not_scored_yet(page, tenant, inside):

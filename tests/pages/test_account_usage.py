@@ -102,6 +102,19 @@ def test_empty_state_still_shows_the_seats(page, tenant, inside, acct):
     html = panel(page(Role.VIEWER), tenant, acct)
     assert "No usage recorded for this account in the last 90 days" in section(html, "usage-empty")
     assert "<svg" not in html
+    # no usage ever: unknown, not "0.0% · 0 active users"
+    assert section(html, "usage-utilization") == (
+        "No usage received yet, so how many of the 25 seats on active contracts are used"
+        " is unknown (not 0%)."
+    )
+
+
+def test_seats_unused_for_a_while_after_usage_are_zero_percent(page, tenant, inside, acct):
+    with inside():
+        add_day(acct, 120, events=3, users=1)  # used once, long before the window
+        factories.contract(acct, seats=25)
+    html = panel(page(Role.VIEWER), tenant, acct)
+    assert "No usage recorded for this account in the last 90 days" in section(html, "usage-empty")
     assert section(html, "usage-utilization").startswith("0.0% · 0 active users")
 
 

@@ -7,6 +7,7 @@ import pytest
 
 from csplatform.tenancy.context import tenant_context
 from csplatform.tenancy.models import Role
+from health.models import HealthScore
 from tests.conftest import make_user
 from tests.health.renewal_data import renewing
 from tests.pages.conftest import signed_in, text, url
@@ -29,6 +30,30 @@ def test_leaders_see_each_renewal_with_its_parts_and_the_arr_at_risk(page, insid
     by_risk = page(Role.LEADER).get(url("health_renewals", tenant, query="order=risk"))
     assert by_risk.content.decode().index("Globex") < by_risk.content.decode().index("Initech")
     assert text(html, "risk-high").startswith("High risk 1")
+
+
+def test_unknown_parts_and_unknown_risk_are_shown_as_such(page, inside, tenant):
+    with inside():
+        red = renewing(31, 30, arr="30000", name="Redco", champion=True)
+        HealthScore.objects.filter(account_id=red.account_id).update(
+            breakdown=[
+                {"measure": m, "points": None, "missing": True}
+                for m in ("outcomes", "trend", "engagement", "nps")
+            ]
+        )
+        blank = renewing(20, 0, arr="7000", name="Blankco", champion=True)
+        HealthScore.objects.filter(account_id=blank.account_id).update(
+            score=None, band="", breakdown=[]
+        )
+    html = page(Role.LEADER).get(url("health_renewals", tenant)).content.decode()
+    # red with only its score known: needs met 30, the rest unknown, high risk
+    assert "30 Red 30 — — 30 on 1 of 3 parts High risk" in text(html, f"renewal-{red.pk}")
+    assert "— — — — — Unknown risk" in text(html, f"renewal-{blank.pk}")
+    assert text(html, "arr-at-risk") == "30,000"
+    assert text(html, "arr-unknown") == "7,000"
+    assert text(html, "risk-unknown").startswith("Unknown risk 1")
+    assert "7,000 ARR" in text(html, "risk-unknown")
+    assert text(html, "risk-low").startswith("Low risk 0")
 
 
 def test_a_csm_opens_on_their_own_book_and_a_viewer_is_refused(users, inside, tenant, page):

@@ -404,12 +404,7 @@ def conditions_check(rule) -> None:
     the grammar (no database read)."""
     _clean, errors = conditions_validate(rule.conditions, check_ids=False)
     if errors:
-        where, messages = next(iter(errors.items()))
-        raise RuleBroken(
-            f"The rule “{rule.name}” cannot run: {where}: {' '.join(messages)}",
-            rule_id=rule.pk,
-            field=where,
-        )
+        raise RuleBroken.from_errors(rule, errors)
 
 
 def segments_for(conditions_lists: list[list[dict]]) -> dict[int, Segment]:

@@ -13,12 +13,12 @@ them raises when it is run.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from django import forms
 from django.utils.choices import CallableChoiceIterator
 
+from csplatform.api.parsers import text_problem as stored_text_problem
 from csplatform.errors import Conflict
 
 Errors = dict[str, list[str]]
@@ -26,7 +26,6 @@ Errors = dict[str, list[str]]
 TEXT_MAX = 200
 LIST_MAX = 100
 DEPTH_MAX = 8
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class RuleBroken(Conflict):
@@ -36,14 +35,26 @@ class RuleBroken(Conflict):
 
     default_code = "rule_broken"
 
+    @classmethod
+    def from_errors(cls, rule, errors: dict[str, list[str]]) -> RuleBroken:
+        """The first problem of a stored part's check, naming the setting."""
+        where, messages = next(iter(errors.items()))
+        return cls(
+            f"The rule \u201c{rule.name}\u201d cannot run: {where}: {' '.join(messages)}",
+            rule_id=rule.pk,
+            field=where,
+        )
+
 
 def text_problem(value: str) -> str | None:
-    """Why a text cannot be stored (PostgreSQL takes neither), or None."""
+    """Why a text cannot be stored, or None: the core's rule
+    (csplatform.api.parsers), worded as an instruction for the editor."""
+    problem = stored_text_problem(value)
+    if problem is None:
+        return None
     if "\x00" in value:
         return "Remove the NUL character (\\x00)."
-    if _SURROGATE.search(value):
-        return "Remove the unpaired surrogate character."
-    return None
+    return "Remove the unpaired surrogate character."
 
 
 def unsafe_text(value: object, path: str, depth: int) -> Errors:

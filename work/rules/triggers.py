@@ -345,12 +345,7 @@ def trigger_check(rule) -> None:
     database, so judging an event stays one query per rule set)."""
     _clean, errors = trigger_validate(rule.trigger, rule.trigger_config)
     if errors:
-        where, messages = next(iter(errors.items()))
-        raise RuleBroken(
-            f"The rule “{rule.name}” cannot run: {where}: {' '.join(messages)}",
-            rule_id=rule.pk,
-            field=where,
-        )
+        raise RuleBroken.from_errors(rule, errors)
 
 
 def trigger_config_help() -> str:

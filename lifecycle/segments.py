@@ -23,6 +23,7 @@ from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q
 from django.db.models.fields.json import KeyTransform, KeyTransformExact
 from django.utils import timezone
 
+from csplatform.api.parsers import text_problem
 from csplatform.errors import Conflict
 from csplatform.tenancy.models import Membership
 from lifecycle.models import Account, Contract, ContractStatus, Stage, Tier
@@ -60,7 +61,6 @@ FILTER_KEYS = (
     "attributes",
 )
 
-_UNSAFE = re.compile("[\x00\ud800-\udfff]")
 _NAMEABLE = re.compile(r"[A-Za-z0-9_ -]{1,100}")
 UNSAFE_TEXT = "Contains a NUL character or an unpaired surrogate."
 
@@ -89,13 +89,13 @@ def _path(parent: str, key: object) -> str:
 
 
 def _is_text(value: object) -> bool:
-    return isinstance(value, str) and not _UNSAFE.search(value)
+    return isinstance(value, str) and text_problem(value) is None
 
 
 def _shown(value: object) -> str:
     """A value as a message may repeat it: short, and only if encodable."""
     if isinstance(value, str):
-        if _UNSAFE.search(value):
+        if text_problem(value):
             return "(unreadable text)"
         return f"\u201c{value[:40]}\u2026\u201d" if len(value) > 40 else f"\u201c{value}\u201d"
     if isinstance(value, bool | int | float) or value is None:

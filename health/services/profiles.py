@@ -10,6 +10,7 @@ import re
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from csplatform.api.parsers import text_problem
 from csplatform.tenancy.context import current_tenant_id
 from health.measures import BY_NAME
 from health.models import HealthProfile, ProfileMeasure
@@ -31,11 +32,6 @@ def _shown(text: str) -> str:
     """A name as it can be echoed in a message: printable, short."""
     text = text.encode("unicode_escape").decode("ascii")
     return text if len(text) <= 40 else text[:39] + "…"
-
-
-def _unstorable(text: str) -> bool:
-    """NUL and lone surrogates: PostgreSQL cannot store them in text."""
-    return "\x00" in text or any("\ud800" <= ch <= "\udfff" for ch in text)
 
 
 def _field_errors(instance, fields: list[str], prefix: str = "") -> dict[str, list[str]]:
@@ -127,7 +123,7 @@ def health_profile_save(
     a ValidationError by field (`measures.nps.good`), nothing stored."""
     errors: dict[str, list[str]] = {}
     name = name.strip() if isinstance(name, str) else ""
-    if _unstorable(name):
+    if text_problem(name):
         errors["name"] = ["Remove the NUL or unpaired surrogate characters."]
     elif not name:
         errors["name"] = ["A profile needs a name."]
